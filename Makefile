@@ -1,0 +1,54 @@
+# vipgress — the two Quick-start commands are `make lab` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+JAVA_HOME := $(shell scripts/find-jdk)
+export JAVA_HOME
+MVN := mvn -B -ntp -Dstyle.color=never
+LAB := frr-test/lab
+
+.PHONY: help deps jdk build unit test lab down bench-election bench-nat bench-failover format
+
+help:
+	@echo "make lab   - bring the lab up and run the demo"
+	@echo "make test  - every test (unit + lab *IT; the lab needs root)"
+
+jdk:
+	@test -n "$(JAVA_HOME)" || { scripts/find-jdk; exit 1; }
+	@echo "using JDK $(JAVA_HOME)"
+
+# Debian packages and the Kubernetes binaries; idempotent.
+deps: jdk
+	@scripts/install-deps
+
+build: jdk
+	$(MVN) -q install -DskipTests
+
+format: jdk
+	$(MVN) -q spotless:apply
+
+unit: jdk
+	$(MVN) verify -DskipITs
+
+# Every test: unit tests, then the lab *ITs against one shared lab that is torn down at the end.
+test: deps
+	@set -e; rc=0; \
+	if [ "$$(id -u)" = 0 ]; then $(LAB) up; fi; \
+	$(MVN) verify || rc=$$?; \
+	if [ "$$(id -u)" = 0 ]; then $(LAB) down || rc=$$?; fi; \
+	exit $$rc
+
+lab: deps build
+	$(LAB) up
+	$(LAB) demo
+
+down:
+	$(LAB) down
+
+bench-election: deps build
+	frr-test/bench/election
+
+bench-nat: deps build
+	frr-test/bench/nat
+
+bench-failover: deps build
+	frr-test/bench/failover

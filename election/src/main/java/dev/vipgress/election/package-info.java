@@ -1,0 +1,2 @@
+/** vipgress election module. */
+package dev.vipgress.election;

@@ -1,0 +1,2 @@
+/** vipgress nat module. */
+package dev.vipgress.nat;

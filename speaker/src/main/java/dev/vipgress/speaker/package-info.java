@@ -1,0 +1,2 @@
+/** vipgress speaker module. */
+package dev.vipgress.speaker;
