@@ -4,11 +4,11 @@ import argparse
 import os
 import sys
 
-from . import common, demo, lifecycle, pods, speaker, status
+from . import common, demo, lifecycle, pods, selftest, speaker, status
 from .common import LabError
 
 # Modules that contribute verbs: each has register(subparsers) and may have status(st)/on_down(st).
-EXTENSIONS = [speaker, demo]
+EXTENSIONS = [speaker, demo, selftest]
 
 USAGE_EXTRA = """
 verbs:
@@ -22,6 +22,7 @@ verbs:
   pod delete NS/NAME
   speaker start|stop|kill|freeze|thaw|logs NODE
   demo
+  selftest                             quick checks: pod->ext, Lease, EndpointSlice, kube-proxy, FRR
 contract: frr-test/LAB.md   state: $VIPGRESS_LAB_DIR (default /run/vipgress-lab)
 """
 

@@ -305,7 +305,11 @@ def wait_default_sa(api, ns, timeout=30):
 
 
 def ensure_namespace(api, ns):
-    code, _ = api.get("/api/v1/namespaces/" + ns)
+    code, obj = api.get("/api/v1/namespaces/" + ns)
+    if code == 200 and obj.get("status", {}).get("phase") == "Terminating":
+        common.wait_for("namespace %s to finish terminating" % ns,
+                        lambda: api.get("/api/v1/namespaces/" + ns)[0] == 404, 60, 0.25)
+        code = 404
     if code == 404:
         code, obj = api.request("POST", "/api/v1/namespaces",
                                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})

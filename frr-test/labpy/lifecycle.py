@@ -37,14 +37,26 @@ def _etcd_healthy():
                                             check=False).replace(" ", "")
 
 
+def _refuse_foreign():
+    """No state but processes in vg- namespaces: not ours to remove (another state dir, or a user's)."""
+    busy = procs.strays(common.lab_netns())
+    if busy:
+        raise LabError("vg- namespaces exist with running processes %s but %s has no state: another lab "
+                       "(different VIPGRESS_LAB_DIR?) or processes you started; stop them or run "
+                       "`down` with that state dir first" % (busy[:8], common.state_dir()))
+
+
 def up(nodes_arg):
     common.require_root()
     t0 = time.monotonic()
+    if common.load_state() is None:
+        _refuse_foreign()
     bindir = kube.ensure_binaries()
     common.debug("kubernetes binaries: " + bindir)
     with common.locked(create=True):
         st = common.load_state()
         if st is None:
+            _refuse_foreign()
             if common.lab_netns() or common.HOST_VETH in net.links(None):
                 common.log("removing leftovers of an earlier run: %s" % (common.lab_netns() or [common.HOST_VETH]))
                 net.down()

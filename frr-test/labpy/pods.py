@@ -7,7 +7,7 @@ maintains real EndpointSlices for it. The slot -> pod mapping is st["slots"].
 
 import datetime
 
-from . import common, kube
+from . import common, kube, procs
 from .common import LabError
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
@@ -43,11 +43,17 @@ def node_slots(st, node):
     return [common.slot_name(i, j) for j in range(1, common.SLOTS_PER_NODE + 1)]
 
 
+def _pending(st, slot):
+    """True while another `pod create` that reserved this slot is still running."""
+    rec = st.get("slotPending", {}).get(slot)
+    return bool(rec) and procs.rec_alive(rec)
+
+
 def _free_gone(st, api, node):
     """Release slots whose Pod no longer exists (deleted with kubectl instead of `pod delete`)."""
     for slot in node_slots(st, node):
         ref = st["slots"].get(slot)
-        if ref:
+        if ref and not _pending(st, slot):
             ns, name = ref.split("/")
             code, _ = api.get("/api/v1/namespaces/%s/pods/%s" % (ns, name))
             if code == 404:
@@ -87,6 +93,7 @@ def create(ref, node, labels):
                 node, ", ".join("%s=%s" % (sl, st["slots"].get(sl)) for sl in node_slots(st, node))))
         slot = free[0]
         st["slots"][slot] = ref          # reserve, then talk to the apiserver without the lock
+        st.setdefault("slotPending", {})[slot] = procs.self_rec()
         common.save_state(st)
     s = common.slots(st["nodes"])[slot]
     h = common.hosts(st["nodes"])[node]
@@ -121,8 +128,13 @@ def create(ref, node, labels):
             st = common.require_state()
             if st["slots"].get(slot) == ref:
                 st["slots"][slot] = None
-                common.save_state(st)
+            st.get("slotPending", {}).pop(slot, None)
+            common.save_state(st)
         raise
+    with common.locked():
+        st = common.require_state()
+        st.get("slotPending", {}).pop(slot, None)
+        common.save_state(st)
     print(s["ipv4"])
     return 0
 

@@ -43,6 +43,11 @@ def rec_alive(rec):
     return s is not None and s["start"] == rec["start"] and s["state"] not in ("Z", "X")
 
 
+def self_rec():
+    """A record of the calling process (pid + start time), for liveness checks by others."""
+    return {"pid": os.getpid(), "start": _stat(os.getpid())["start"]}
+
+
 def alive(st, name):
     rec = st.get("processes", {}).get(name)
     return bool(rec) and rec_alive(rec)
