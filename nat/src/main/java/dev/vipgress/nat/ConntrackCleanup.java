@@ -1,0 +1,83 @@
+package dev.vipgress.nat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Which conntrack entries to delete when ownership changes (datapath.md, "Failover"). Pure: from
+ * the table before and after a transaction to {@code conntrack} argument lists.
+ *
+ * <ul>
+ *   <li>a VIP released: entries whose reply destination is the VIP (its SNAT bindings), so the old
+ *       owner's local pods re-bind with identity SNAT and follow the steering to the new owner;
+ *   <li>a VIP newly owned: entries whose reply destination is the VIP (bindings left from an
+ *       earlier ownership, or packets a stale owner forwarded already SNATed) and entries whose
+ *       original destination is the VIP (created by the remote end before this node owned it);
+ *   <li>pods that were steered elsewhere and are now SNATed here: their entries, which carry the
+ *       identity SNAT binding from when this node only forwarded.
+ * </ul>
+ */
+public final class ConntrackCleanup {
+  private ConntrackCleanup() {}
+
+  /** Argument lists for {@code conntrack}, in order. */
+  public static List<List<String>> commands(TableState before, TableState after) {
+    List<List<String>> out = new ArrayList<>();
+    for (Family f : Family.values()) {
+      Set<String> was = before.get("vips" + f.suffix).keySet();
+      Set<String> now = after.get("vips" + f.suffix).keySet();
+      for (String v : new TreeSet<>(was)) {
+        if (!now.contains(v)) {
+          out.add(cmd(f, "-q", v));
+        }
+      }
+      for (String v : new TreeSet<>(now)) {
+        if (!was.contains(v)) {
+          out.add(cmd(f, "-q", v));
+          out.add(cmd(f, "-d", v));
+        }
+      }
+      Set<String> steered = pods(before, "steer" + f.suffix);
+      Set<String> snatted = pods(after, "snat" + f.suffix);
+      for (String p : steered) {
+        if (snatted.contains(p)) {
+          out.add(cmd(f, "-s", p));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Set<String> pods(TableState t, String map) {
+    Set<String> s = new TreeSet<>(t.get(map).keySet());
+    for (String k : t.get(map + "s").keySet()) {
+      s.add(k.substring(0, k.indexOf(' ')));
+    }
+    return s;
+  }
+
+  private static List<String> cmd(Family f, String flag, String addr) {
+    return List.of("-D", "-f", f.name, flag, addr);
+  }
+
+  /** Whether a {@code conntrack -D} run succeeded (it exits 1 when nothing matched). */
+  static boolean ok(CommandRunner.Result r) {
+    return r.ok() || r.stderr().contains("0 flow entries have been deleted");
+  }
+
+  /** For close(): drop the SNAT bindings of every VIP this node owned. */
+  static List<List<String>> releaseAll(TableState before) {
+    return commands(before, TableState.empty());
+  }
+
+  static Map<String, Integer> count(List<List<String>> cmds) {
+    Map<String, Integer> m = new java.util.TreeMap<>();
+    for (List<String> c : cmds) {
+      m.merge(c.get(3), 1, Integer::sum);
+    }
+    return m;
+  }
+}

@@ -1,0 +1,295 @@
+package dev.vipgress.nat;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * What the kernel of one node should hold for a {@link NodeDesired}: the table's elements, each
+ * owned VIP's deadline, and the routing table of every owner slot. Pure: no I/O, no clock.
+ *
+ * <p>A pod egresses as at most one VIP per family. When the desired state says otherwise the lowest
+ * VIP wins, a VIP this node owns wins over steering, and the loser is listed in {@link
+ * #conflicts()}.
+ *
+ * @param table the desired elements ({@link TableState#owned()} holds the desired VIPs)
+ * @param deadlines VIP (nft spelling) → fencing deadline ({@link System#nanoTime()})
+ * @param slots owner slot → the owner node and its next hops
+ * @param clusterRanges the normalised cluster ranges (for the throw routes)
+ * @param conflicts human-readable notes about inputs that were ignored
+ */
+public record NatPlan(
+    TableState table,
+    Map<String, Long> deadlines,
+    SortedMap<Integer, SlotRoute> slots,
+    List<Cidr> clusterRanges,
+    List<String> conflicts) {
+
+  /**
+   * The routing table of one owner slot.
+   *
+   * @param owner the owner node's name
+   * @param nextHop4 the owner's IPv4 next hop, or null if no IPv4 pod is steered to it
+   * @param nextHop6 the owner's IPv6 next hop, or null
+   */
+  public record SlotRoute(String owner, InetAddress nextHop4, InetAddress nextHop6) {
+    InetAddress nextHop(Family f) {
+      return f == Family.V4 ? nextHop4 : nextHop6;
+    }
+  }
+
+  public NatPlan {
+    deadlines = Collections.unmodifiableMap(new TreeMap<>(deadlines));
+    slots = Collections.unmodifiableSortedMap(new TreeMap<>(slots));
+    clusterRanges = List.copyOf(clusterRanges);
+    conflicts = List.copyOf(conflicts);
+  }
+
+  /**
+   * Computes the plan.
+   *
+   * @param slotOfOwner owner node → slot, as assigned by {@link #assignSlots}; every owner named in
+   *     {@code desired.steering()} must have one
+   */
+  public static NatPlan of(
+      NodeDesired desired, NatConfig config, Map<String, Integer> slotOfOwner) {
+    List<String> conflicts = new ArrayList<>();
+    Map<String, SortedMap<String, String>> el = new LinkedHashMap<>();
+    for (String n : TableState.TRACKED) {
+      el.put(n, new TreeMap<>());
+    }
+    List<Cidr> cluster = normalise(desired.clusterRanges());
+    for (Cidr c : cluster) {
+      el.get("cluster" + c.family().suffix).put(key(c), "");
+    }
+
+    Map<String, Long> deadlines = new TreeMap<>();
+    Map<InetAddress, InetAddress> vipOfPod = new LinkedHashMap<>();
+    List<OwnedVip> owned = new ArrayList<>(desired.owned());
+    owned.sort(Comparator.comparing(OwnedVip::vip, Addresses.COMPARATOR));
+    Set<InetAddress> seenVips = new HashSet<>();
+    for (OwnedVip o : owned) {
+      Family f = o.family();
+      String vip = Addresses.format(o.vip());
+      if (!seenVips.add(o.vip())) {
+        conflicts.add("VIP " + vip + " listed twice; the first entry wins");
+        continue;
+      }
+      el.get("vips" + f.suffix).put(vip, "");
+      deadlines.put(vip, o.deadlineNanos());
+      List<Cidr> scope = scopeOf(o.scope(), f);
+      if (!o.scope().isEmpty() && scope.isEmpty()) {
+        conflicts.add("VIP " + vip + " has no scope prefix of its own family; nothing is SNATed");
+      }
+      List<InetAddress> backends = sorted(o.backends());
+      for (InetAddress pod : backends) {
+        if (Family.of(pod) != f) {
+          continue;
+        }
+        InetAddress other = vipOfPod.putIfAbsent(pod, o.vip());
+        if (other != null) {
+          conflicts.add(
+              "pod "
+                  + Addresses.format(pod)
+                  + " backs VIPs "
+                  + Addresses.format(other)
+                  + " and "
+                  + vip
+                  + "; it egresses as "
+                  + Addresses.format(other));
+          continue;
+        }
+        if (o.scope().isEmpty()) {
+          el.get("snat" + f.suffix).put(Addresses.format(pod), vip);
+        } else {
+          for (Cidr c : scope) {
+            el.get("snat" + f.suffix + "s").put(Addresses.format(pod) + " . " + key(c), vip);
+          }
+        }
+      }
+    }
+
+    SortedMap<Integer, SlotRoute> slots = new TreeMap<>();
+    List<InetAddress> steeredPods = sorted(desired.steering().keySet());
+    for (InetAddress pod : steeredPods) {
+      Steer s = desired.steering().get(pod);
+      Family f = Family.of(pod);
+      String p = Addresses.format(pod);
+      if (vipOfPod.containsKey(pod)) {
+        conflicts.add(
+            "pod "
+                + p
+                + " is steered to "
+                + s.ownerNode()
+                + " but backs owned VIP "
+                + Addresses.format(vipOfPod.get(pod))
+                + "; it egresses here");
+        continue;
+      }
+      if (Family.of(s.ownerNextHop()) != f || Family.of(s.vip()) != f) {
+        conflicts.add("pod " + p + " is steered across address families; ignored");
+        continue;
+      }
+      Integer slot = slotOfOwner.get(s.ownerNode());
+      if (slot == null) {
+        throw new IllegalArgumentException("no slot assigned to owner " + s.ownerNode());
+      }
+      SlotRoute r = slots.get(slot);
+      InetAddress nh = r == null ? null : r.nextHop(f);
+      if (nh != null && !nh.equals(s.ownerNextHop())) {
+        conflicts.add(
+            "owner "
+                + s.ownerNode()
+                + " has next hops "
+                + Addresses.format(nh)
+                + " and "
+                + Addresses.format(s.ownerNextHop())
+                + "; using "
+                + Addresses.format(nh));
+      } else if (nh == null) {
+        r =
+            f == Family.V4
+                ? new SlotRoute(s.ownerNode(), s.ownerNextHop(), r == null ? null : r.nextHop6())
+                : new SlotRoute(s.ownerNode(), r == null ? null : r.nextHop4(), s.ownerNextHop());
+        slots.put(slot, r);
+      }
+      String mark = mark(config.markOf(slot));
+      List<Cidr> scope = scopeOf(s.scope(), f);
+      if (s.scope().isEmpty()) {
+        el.get("steer" + f.suffix).put(p, mark);
+      } else {
+        for (Cidr c : scope) {
+          el.get("steer" + f.suffix + "s").put(p + " . " + key(c), mark);
+        }
+      }
+    }
+    TableState table = new TableState(true, new TreeMap<>(el), deadlines.keySet());
+    return new NatPlan(table, deadlines, slots, cluster, conflicts);
+  }
+
+  /**
+   * Gives every owner node a slot, keeping the slots owners already have, then the slot whose
+   * routing table in the kernel already points at the owner's next hop (after a restart), then the
+   * lowest slot that is neither taken nor {@code avoid} (slots released in this same apply are not
+   * reused at once, so packets never follow a table that is being repointed).
+   *
+   * @param current owner → slot before this apply
+   * @param kernelNextHops slot → next hops its routing tables hold in the kernel
+   * @throws IllegalStateException when there are more owners than {@link NatConfig#maxSlots()}
+   */
+  public static Map<String, Integer> assignSlots(
+      NodeDesired desired,
+      NatConfig config,
+      Map<String, Integer> current,
+      Map<Integer, Set<InetAddress>> kernelNextHops) {
+    SortedMap<String, Set<InetAddress>> owners = new TreeMap<>();
+    for (Steer s : desired.steering().values()) {
+      owners.computeIfAbsent(s.ownerNode(), k -> new HashSet<>()).add(s.ownerNextHop());
+    }
+    Map<String, Integer> out = new TreeMap<>();
+    Set<Integer> taken = new TreeSet<>();
+    for (String o : owners.keySet()) {
+      Integer s = current.get(o);
+      if (s != null) {
+        out.put(o, s);
+        taken.add(s);
+      }
+    }
+    Set<Integer> avoid = new HashSet<>(current.values());
+    for (Map.Entry<String, Set<InetAddress>> e : owners.entrySet()) {
+      if (out.containsKey(e.getKey())) {
+        continue;
+      }
+      for (Map.Entry<Integer, Set<InetAddress>> k : new TreeMap<>(kernelNextHops).entrySet()) {
+        if (!taken.contains(k.getKey())
+            && !avoid.contains(k.getKey())
+            && !Collections.disjoint(k.getValue(), e.getValue())) {
+          out.put(e.getKey(), k.getKey());
+          taken.add(k.getKey());
+          break;
+        }
+      }
+    }
+    int next = 0;
+    for (String o : owners.keySet()) {
+      if (out.containsKey(o)) {
+        continue;
+      }
+      while (next < config.maxSlots()
+          && (taken.contains(next) || avoid.contains(next) || kernelNextHops.containsKey(next))) {
+        next++;
+      }
+      if (next >= config.maxSlots()) {
+        // fall back to slots only avoided, never to taken ones
+        next = 0;
+        while (next < config.maxSlots() && taken.contains(next)) {
+          next++;
+        }
+        if (next >= config.maxSlots()) {
+          throw new IllegalStateException(
+              "more owner nodes ("
+                  + owners.size()
+                  + ") than steering slots ("
+                  + config.maxSlots()
+                  + "); widen fwmarkMask");
+        }
+      }
+      out.put(o, next);
+      taken.add(next);
+    }
+    return out;
+  }
+
+  /** The cluster ranges without prefixes covered by other ones, sorted. */
+  static List<Cidr> normalise(Set<Cidr> in) {
+    List<Cidr> sorted = new ArrayList<>(new TreeSet<>(in));
+    List<Cidr> out = new ArrayList<>();
+    for (Cidr c : sorted) {
+      boolean covered = false;
+      for (Cidr d : sorted) {
+        if (!d.equals(c) && d.contains(c)) {
+          covered = true;
+          break;
+        }
+      }
+      if (!covered) {
+        out.add(c);
+      }
+    }
+    return out;
+  }
+
+  private static List<Cidr> scopeOf(Set<Cidr> scope, Family f) {
+    Set<Cidr> same = new HashSet<>();
+    for (Cidr c : scope) {
+      if (c.family() == f) {
+        same.add(c);
+      }
+    }
+    return normalise(same);
+  }
+
+  private static List<InetAddress> sorted(Set<InetAddress> s) {
+    List<InetAddress> l = new ArrayList<>(s);
+    l.sort(Addresses.COMPARATOR);
+    return l;
+  }
+
+  /** nft's spelling of an interval element: a bare address for a host prefix. */
+  static String key(Cidr c) {
+    return c.prefix() == c.family().bits ? Addresses.format(c.address()) : c.toString();
+  }
+
+  static String mark(int m) {
+    return String.format("0x%08x", m);
+  }
+}

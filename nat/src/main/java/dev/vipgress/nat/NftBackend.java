@@ -1,0 +1,459 @@
+package dev.vipgress.nat;
+
+import dev.vipgress.nat.CommandRunner.Result;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Programs one node's egress datapath: the {@code inet} table through {@code nft -f -} (one atomic
+ * transaction per {@link #apply}), steering rules and routes through {@code ip -batch -}, and
+ * conntrack clean-up through {@code conntrack -D}.
+ *
+ * <p>Not thread-safe: one thread (the reconciler) owns it. {@link #apply} is level-triggered: it
+ * diffs the desired state against the kernel (re-read on the first apply, after any failure and at
+ * least every {@link NatConfig#resyncInterval()}; in between against what the last successful
+ * transaction left). A failed transaction changes nothing; {@code apply} retries it {@link
+ * NatConfig#attempts()} times with doubling backoff, the last time rebuilding the table from
+ * scratch (still in one transaction), then throws {@link NatException}: the caller retries later
+ * with its own backoff.
+ */
+public final class NftBackend implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NftBackend.class);
+
+  private final NatConfig config;
+  private final CommandRunner runner;
+  private final LongSupplier nanoClock;
+  private final NftRenderer renderer;
+  private final SteeringRoutes routes;
+
+  private Map<String, Integer> slots = new TreeMap<>();
+  private NftListing listing;
+  private Map<Family, SteeringRoutes.View> routeView;
+  private long syncedAtNanos;
+  private List<String> lastConflicts = List.of();
+  private boolean started;
+  private boolean closed;
+
+  public NftBackend(NatConfig config) {
+    this(config, new ProcessCommandRunner(), System::nanoTime);
+  }
+
+  /** For tests: a fake runner and clock. */
+  NftBackend(NatConfig config, CommandRunner runner, LongSupplier nanoClock) {
+    this.config = config;
+    this.runner = runner;
+    this.nanoClock = nanoClock;
+    this.renderer = new NftRenderer(config);
+    this.routes = new SteeringRoutes(config);
+  }
+
+  public NatConfig config() {
+    return config;
+  }
+
+  /**
+   * Checks the tools and kernel, sets the sysctls and makes sure the table has the current
+   * structure. Elements, rules and routes of ours already in the kernel stay (a predecessor that
+   * handed over keeps the datapath running); the first {@link #apply} removes whatever is not
+   * desired.
+   *
+   * @throws NatException.MissingTool naming the binary and its package
+   */
+  public void start() {
+    checkTool(List.of(config.nft(), "--version"));
+    checkTool(List.of(config.ip(), "-V"));
+    checkTool(List.of(config.conntrack(), "--version"));
+    if (config.manageSysctls()) {
+      new Sysctls(config.sysctlRoot(), config.uplinks()).apply();
+    }
+    NftListing l = readTable();
+    if (l.state().present() && l.matches(renderer)) {
+      log.info("natStart table={} elements={} structure=current", config.table(), l.state().size());
+    } else {
+      List<String> script = new ArrayList<>();
+      if (l.state().present()) {
+        // an older structure: rebuild it in one transaction, carrying the elements over
+        script.addAll(renderer.delete());
+      }
+      script.addAll(renderer.structure());
+      script.addAll(renderer.elements(TableState.empty(), l.state(), Map.of(), Set.of()));
+      Result r = nft(script);
+      if (!r.ok()) {
+        throw new NatException(
+            "cannot create nftables table inet "
+                + config.table()
+                + " (does the kernel have nf_tables with nat, set timeouts and concatenated"
+                + " intervals? Linux >= 5.6 with nf_tables, nft_nat, nft_ct, nft_set_pipapo): "
+                + r.stderr().strip());
+      }
+      log.info(
+          "natStart table={} elements={} structure={}",
+          config.table(),
+          l.state().size(),
+          l.state().present() ? "rebuilt" : "created");
+    }
+    listing = null;
+    started = true;
+  }
+
+  /**
+   * Makes the kernel match {@code desired}: one nft transaction for the table (owned VIPs re-armed
+   * to their deadlines), steering routes around it, then conntrack clean-up for the VIPs newly
+   * owned or released.
+   *
+   * @throws NatException when every attempt failed; the previous datapath is still in place
+   */
+  public void apply(NodeDesired desired) {
+    ensureOpen();
+    NatException last = null;
+    long backoff = config.retryBackoff().toMillis();
+    for (int attempt = 1; attempt <= config.attempts(); attempt++) {
+      try {
+        applyOnce(desired, attempt > 1 && attempt == config.attempts());
+        return;
+      } catch (NatException e) {
+        last = e;
+        listing = null;
+        routeView = null;
+        log.warn(
+            "natApplyFailed attempt={} of={} error={}", attempt, config.attempts(), e.getMessage());
+        if (attempt < config.attempts()) {
+          sleep(backoff);
+          backoff *= 2;
+        }
+      }
+    }
+    throw last;
+  }
+
+  private void applyOnce(NodeDesired desired, boolean rebuild) {
+    long t0 = nanoClock.getAsLong();
+    sync(false);
+    Map<Integer, Set<java.net.InetAddress>> kernelHops = new TreeMap<>();
+    for (SteeringRoutes.View v : routeView.values()) {
+      v.nextHops(config)
+          .forEach((k, s) -> kernelHops.computeIfAbsent(k, x -> new HashSet<>()).addAll(s));
+    }
+    Map<String, Integer> newSlots = NatPlan.assignSlots(desired, config, slots, kernelHops);
+    NatPlan plan = NatPlan.of(desired, config, newSlots);
+    if (!plan.conflicts().equals(lastConflicts)) {
+      for (String c : plan.conflicts()) {
+        log.warn("natConflict detail=\"{}\"", c);
+      }
+      lastConflicts = plan.conflicts();
+    }
+
+    TableState before = listing.state();
+    List<String> script = new ArrayList<>();
+    TableState from = before;
+    if (rebuild) {
+      if (before.present()) {
+        script.addAll(renderer.delete());
+      }
+      script.addAll(renderer.structure());
+      from = TableState.empty();
+    } else if (!listing.matches(renderer)) {
+      script.addAll(renderer.structure());
+    }
+    Set<String> allVips = new TreeSet<>(before.owned());
+    allVips.addAll(vips(before));
+    allVips.addAll(plan.table().owned());
+
+    Map<Family, SteeringRoutes.View> wantRoutes = new EnumMap<>(Family.class);
+    for (Family f : Family.values()) {
+      wantRoutes.put(f, routes.desired(plan, f));
+    }
+    SteeringRoutes.Diff rd = routes.diff(routeView, wantRoutes);
+    ipBatch(rd.before());
+
+    Map<String, Long> timeouts = timeouts(plan.deadlines());
+    script.addAll(renderer.elements(from, plan.table(), timeouts, allVips));
+    Result r = nft(script);
+    if (!r.ok()) {
+      throw new NatException("nft transaction failed: " + r.stderr().strip());
+    }
+    Set<String> live = new TreeSet<>();
+    timeouts.forEach(
+        (v, ms) -> {
+          if (ms > 0) {
+            live.add(v);
+          }
+        });
+    listing =
+        new NftListing(
+            plan.table().withOwned(live),
+            listing.sets().isEmpty() || rebuild ? allNames() : listing.sets(),
+            renderer.ruleCounts(),
+            Set.of("fence; " + renderer.fingerprint()));
+    slots = newSlots;
+
+    ipBatch(rd.after());
+    routeView = wantRoutes;
+
+    int cleaned = 0;
+    if (config.conntrackCleanup()) {
+      for (List<String> args : ConntrackCleanup.commands(before, plan.table())) {
+        List<String> argv = new ArrayList<>();
+        argv.add(config.conntrack());
+        argv.addAll(args);
+        Result c = runner.run(argv, "", config.commandTimeout());
+        if (!ConntrackCleanup.ok(c)) {
+          log.warn("conntrackCleanupFailed args={} error={}", args, c.stderr().strip());
+        }
+        cleaned++;
+      }
+    }
+    log.info(
+        "natApplied vips={} live={} snat={} steered={} slots={} conntrackRuns={} ms={}",
+        plan.table().owned().size(),
+        live.size(),
+        plan.table().get("snat4").size()
+            + plan.table().get("snat6").size()
+            + plan.table().get("snat4s").size()
+            + plan.table().get("snat6s").size(),
+        plan.table().get("steer4").size()
+            + plan.table().get("steer6").size()
+            + plan.table().get("steer4s").size()
+            + plan.table().get("steer6s").size(),
+        newSlots.size(),
+        cleaned,
+        (nanoClock.getAsLong() - t0) / 1_000_000);
+  }
+
+  /**
+   * Re-arms the owned VIPs' expiry to their (new) deadlines; nothing else. Cheap: one small nft
+   * transaction, no read-back. VIPs the last {@link #apply} did not install are ignored (they need
+   * an apply).
+   *
+   * @throws NatException if the transaction failed (the old expiry stays; try again or apply)
+   */
+  public void refresh(NodeDesired desired) {
+    ensureOpen();
+    if (listing == null) {
+      apply(desired);
+      return;
+    }
+    Map<String, Long> deadlines = new TreeMap<>();
+    Set<String> installed = vips(listing.state());
+    for (OwnedVip o : desired.owned()) {
+      String v = Addresses.format(o.vip());
+      if (installed.contains(v)) {
+        deadlines.put(v, o.deadlineNanos());
+      }
+    }
+    Map<String, Long> timeouts = timeouts(deadlines);
+    Set<String> all = new TreeSet<>(installed);
+    Result r = nft(renderer.owned(timeouts, all));
+    if (!r.ok()) {
+      listing = null;
+      throw new NatException("nft refresh failed: " + r.stderr().strip());
+    }
+    Set<String> live = new TreeSet<>();
+    timeouts.forEach(
+        (v, ms) -> {
+          if (ms > 0) {
+            live.add(v);
+          }
+        });
+    listing =
+        new NftListing(
+            listing.state().withOwned(live),
+            listing.sets(),
+            listing.ruleCounts(),
+            listing.comments());
+  }
+
+  /**
+   * Removes the table, our rules and routes, and the SNAT bindings of the VIPs this node owned —
+   * unless {@code handingOver}, in which case everything stays for the successor process (owned
+   * VIPs still expire at their deadlines).
+   */
+  public void close(boolean handingOver) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (handingOver || !started) {
+      log.info("natClosed handingOver={}", handingOver);
+      return;
+    }
+    NftListing l = readTable();
+    if (l.state().present()) {
+      Result r = nft(renderer.delete());
+      if (!r.ok()) {
+        log.warn("natCloseFailed what=table error={}", r.stderr().strip());
+      }
+    }
+    Map<Family, SteeringRoutes.View> cur = readRoutes();
+    try {
+      ipBatch(routes.removeAll(cur));
+    } catch (NatException e) {
+      log.warn("natCloseFailed what=routes error={}", e.getMessage());
+    }
+    if (config.conntrackCleanup()) {
+      for (List<String> args : ConntrackCleanup.releaseAll(l.state())) {
+        List<String> argv = new ArrayList<>();
+        argv.add(config.conntrack());
+        argv.addAll(args);
+        runner.run(argv, "", config.commandTimeout());
+      }
+    }
+    log.info("natClosed handingOver=false");
+  }
+
+  @Override
+  public void close() {
+    close(false);
+  }
+
+  /** Forces the next apply to re-read the kernel. */
+  public void invalidate() {
+    listing = null;
+    routeView = null;
+  }
+
+  /** The owner node → slot assignment in force (for status and tests). */
+  public Map<String, Integer> slots() {
+    return Map.copyOf(slots);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private void sync(boolean force) {
+    long now = nanoClock.getAsLong();
+    if (!force
+        && listing != null
+        && routeView != null
+        && now - syncedAtNanos < config.resyncInterval().toNanos()) {
+      return;
+    }
+    listing = readTable();
+    routeView = readRoutes();
+    syncedAtNanos = now;
+  }
+
+  private NftListing readTable() {
+    Result r =
+        runner.run(
+            List.of(config.nft(), "-j", "list", "table", "inet", config.table()),
+            "",
+            config.commandTimeout());
+    if (!r.ok()) {
+      if (r.stderr().contains("No such file or directory")) {
+        return NftListing.absent();
+      }
+      throw new NatException("nft list failed: " + r.stderr().strip());
+    }
+    try {
+      return NftListing.parse(r.stdout(), config.table());
+    } catch (IllegalArgumentException e) {
+      throw new NatException("cannot parse nft JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private Map<Family, SteeringRoutes.View> readRoutes() {
+    Map<Family, SteeringRoutes.View> m = new EnumMap<>(Family.class);
+    for (Family f : Family.values()) {
+      Result rt =
+          runner.run(
+              List.of(config.ip(), "-j", f.ipFlag, "route", "show", "table", "all"),
+              "",
+              config.commandTimeout());
+      Result ru =
+          runner.run(
+              List.of(config.ip(), "-j", f.ipFlag, "rule", "show"), "", config.commandTimeout());
+      if (!rt.ok() || !ru.ok()) {
+        throw new NatException("ip route/rule show failed: " + rt.stderr() + ru.stderr());
+      }
+      m.put(f, routes.parse(rt.stdout(), ru.stdout()));
+    }
+    return m;
+  }
+
+  private void ipBatch(Map<Family, List<String>> lines) {
+    for (Map.Entry<Family, List<String>> e : lines.entrySet()) {
+      if (e.getValue().isEmpty()) {
+        continue;
+      }
+      Result r =
+          runner.run(
+              List.of(config.ip(), e.getKey().ipFlag, "-batch", "-"),
+              String.join("\n", e.getValue()) + "\n",
+              config.commandTimeout());
+      if (!r.ok()) {
+        throw new NatException("ip -batch failed: " + r.stderr().strip() + " in " + e.getValue());
+      }
+    }
+  }
+
+  private Result nft(List<String> script) {
+    return runner.run(
+        List.of(config.nft(), "-f", "-"),
+        String.join("\n", script) + "\n",
+        config.commandTimeout());
+  }
+
+  private Map<String, Long> timeouts(Map<String, Long> deadlines) {
+    long now = nanoClock.getAsLong();
+    Map<String, Long> m = new TreeMap<>();
+    deadlines.forEach(
+        (v, d) -> m.put(v, Math.max(0, (d - now) / 1_000_000 - config.fenceMargin().toMillis())));
+    return m;
+  }
+
+  private static Set<String> vips(TableState t) {
+    Set<String> s = new TreeSet<>(t.get("vips4").keySet());
+    s.addAll(t.get("vips6").keySet());
+    return s;
+  }
+
+  private static Set<String> allNames() {
+    Set<String> s = new HashSet<>(TableState.TRACKED);
+    s.add("owned4");
+    s.add("owned6");
+    return s;
+  }
+
+  private void checkTool(List<String> argv) {
+    Result r = runner.run(argv, "", config.commandTimeout());
+    if (!r.ok()) {
+      String tool = argv.get(0);
+      throw new NatException(
+          "`"
+              + String.join(" ", argv)
+              + "` failed ("
+              + r.stderr().strip()
+              + "); reinstall with `apt-get install "
+              + ProcessCommandRunner.packageOf(tool)
+              + "`");
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("NftBackend is closed");
+    }
+    if (!started) {
+      throw new IllegalStateException("call start() first");
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(Duration.ofMillis(ms));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new NatException("interrupted", e);
+    }
+  }
+}

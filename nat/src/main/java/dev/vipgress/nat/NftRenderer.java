@@ -1,0 +1,318 @@
+package dev.vipgress.nat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Renders nft scripts: the table's structure, and the element changes that turn one {@link
+ * TableState} into another. Pure: the caller supplies the owned VIPs' remaining lifetimes.
+ *
+ * <p>Design (see datapath.md): one {@code inet} table so a dual-stack change is one transaction and
+ * one set of chains; no per-VIP or per-pod rules, only set and map elements change.
+ *
+ * <ul>
+ *   <li>{@code prerouting} (filter, mangle priority): the fence for VIPs past their deadline
+ *       ({@code vipsN} but not {@code ownedN}); the guard against packets a stale owner already
+ *       SNATed; steering of local backend pods by fwmark.
+ *   <li>{@code guard} (filter, dstnat + 1, after kube-proxy's DNAT so LoadBalancer ingress to the
+ *       VIP passes): drops original-direction packets still addressed to an owned VIP, so a
+ *       retransmission from the remote end cannot create a clashing conntrack entry.
+ *   <li>{@code steer_snat} (nat, srcnat - 20): identity SNAT of steered packets, which binds before
+ *       a CNI masquerade can rewrite them to the node IP.
+ *   <li>{@code egress_snat} (nat, srcnat - 10): backend pod → VIP.
+ *   <li>{@code postrouting} (filter, srcnat + 10): drops packets SNATed to a VIP past its deadline
+ *       and backend packets about to leave with the pod IP (fail closed).
+ * </ul>
+ */
+public final class NftRenderer {
+  /** Bump when the structure changes. */
+  static final String VERSION = "vipgress-nat/1";
+
+  private final NatConfig config;
+
+  public NftRenderer(NatConfig config) {
+    this.config = config;
+  }
+
+  private String t() {
+    return "inet " + config.table();
+  }
+
+  /**
+   * Identifies this structure (version and switches); the comment of the first rule, because nft
+   * 1.0.6 does not print table comments in JSON.
+   */
+  public String fingerprint() {
+    return VERSION
+        + " mask=0x"
+        + Integer.toHexString(config.fwmarkMask())
+        + " guard="
+        + config.guard();
+  }
+
+  /**
+   * Creates the table, its sets, maps and chains if missing and (re)writes every chain's rules.
+   * Idempotent; keeps existing elements.
+   */
+  public List<String> structure() {
+    String t = t();
+    String mask = String.format("0x%08x", config.fwmarkMask());
+    List<String> l = new ArrayList<>();
+    l.add("add table " + t);
+    for (Family f : Family.values()) {
+      String s = f.suffix;
+      String ty = f.nftType;
+      l.add("add set " + t + " cluster" + s + " { type " + ty + "; flags interval; }");
+      l.add("add set " + t + " vips" + s + " { type " + ty + "; }");
+      l.add("add set " + t + " owned" + s + " { type " + ty + "; flags timeout; }");
+      l.add("add map " + t + " snat" + s + " { type " + ty + " : " + ty + "; }");
+      l.add(
+          "add map "
+              + t
+              + " snat"
+              + s
+              + "s { type "
+              + ty
+              + " . "
+              + ty
+              + " : "
+              + ty
+              + "; flags interval; }");
+      l.add("add map " + t + " steer" + s + " { type " + ty + " : mark; }");
+      l.add(
+          "add map "
+              + t
+              + " steer"
+              + s
+              + "s { type "
+              + ty
+              + " . "
+              + ty
+              + " : mark; flags interval; }");
+    }
+    chain(l, "prerouting", "filter", "prerouting", "mangle");
+    chain(l, "guard", "filter", "prerouting", "dstnat + 1");
+    chain(l, "steer_snat", "nat", "postrouting", "srcnat - 20");
+    chain(l, "egress_snat", "nat", "postrouting", "srcnat - 10");
+    chain(l, "postrouting", "filter", "postrouting", "srcnat + 10");
+    for (Family f : Family.values()) {
+      String p = f.nftProto;
+      String s = f.suffix;
+      rule(
+          l,
+          "prerouting",
+          p + " daddr @vips" + s + " " + p + " daddr != @owned" + s + " drop",
+          f == Family.V4 ? "fence; " + fingerprint() : "fence");
+    }
+    if (config.guard()) {
+      for (Family f : Family.values()) {
+        rule(
+            l,
+            "prerouting",
+            f.nftProto + " saddr @owned" + f.suffix + " drop",
+            "guard: SNATed by a stale owner");
+      }
+    }
+    for (Family f : Family.values()) {
+      rule(l, "prerouting", f.nftProto + " daddr @cluster" + f.suffix + " return", null);
+    }
+    for (Family f : Family.values()) {
+      String p = f.nftProto;
+      String s = f.suffix;
+      rule(
+          l,
+          "prerouting",
+          "meta mark set " + p + " saddr . " + p + " daddr map @steer" + s + "s",
+          "steer");
+      rule(l, "prerouting", "meta mark set " + p + " saddr map @steer" + s, "steer");
+    }
+    if (config.guard()) {
+      for (Family f : Family.values()) {
+        rule(
+            l,
+            "guard",
+            "ct direction original " + f.nftProto + " daddr @owned" + f.suffix + " drop",
+            "guard: no binding for an owned VIP");
+      }
+    }
+    for (Family f : Family.values()) {
+      rule(
+          l,
+          "steer_snat",
+          "meta mark & "
+              + mask
+              + " != 0 meta nfproto "
+              + f.name
+              + " snat "
+              + f.nftProto
+              + " to "
+              + f.nftProto
+              + " saddr",
+          "identity SNAT for steered packets");
+    }
+    for (Family f : Family.values()) {
+      rule(l, "egress_snat", f.nftProto + " daddr @cluster" + f.suffix + " return", null);
+    }
+    for (Family f : Family.values()) {
+      String p = f.nftProto;
+      String s = f.suffix;
+      rule(
+          l,
+          "egress_snat",
+          "snat " + p + " to " + p + " saddr . " + p + " daddr map @snat" + s + "s",
+          null);
+      rule(l, "egress_snat", "snat " + p + " to " + p + " saddr map @snat" + s, null);
+    }
+    for (Family f : Family.values()) {
+      String p = f.nftProto;
+      String s = f.suffix;
+      rule(
+          l,
+          "postrouting",
+          p + " saddr @vips" + s + " " + p + " saddr != @owned" + s + " drop",
+          "fence");
+    }
+    for (Family f : Family.values()) {
+      String p = f.nftProto;
+      String s = f.suffix;
+      rule(
+          l,
+          "postrouting",
+          "ct direction original "
+              + p
+              + " saddr @snat"
+              + s
+              + " "
+              + p
+              + " daddr != @cluster"
+              + s
+              + " meta mark & "
+              + mask
+              + " == 0 drop",
+          "fail closed: never with the pod IP");
+    }
+    return l;
+  }
+
+  private void chain(List<String> l, String name, String type, String hook, String prio) {
+    l.add(
+        "add chain "
+            + t()
+            + " "
+            + name
+            + " { type "
+            + type
+            + " hook "
+            + hook
+            + " priority "
+            + prio
+            + "; policy accept; }");
+    l.add("flush chain " + t() + " " + name);
+  }
+
+  private void rule(List<String> l, String chain, String body, String comment) {
+    l.add(
+        "add rule "
+            + t()
+            + " "
+            + chain
+            + " "
+            + body
+            + (comment == null ? "" : " comment \"" + comment + "\""));
+  }
+
+  /**
+   * The element changes from {@code current} to {@code desired}, plus the owned VIPs' rewrite.
+   *
+   * @param ownedTimeoutsMs VIP → milliseconds it stays owned; VIPs absent or with a value {@code <=
+   *     0} end up absent from the owned sets (fenced if still in {@code vipsN})
+   * @param allVips every VIP that might be in an owned set (current ∪ desired): each is removed
+   *     first so a re-add refreshes the expiry
+   */
+  public List<String> elements(
+      TableState current,
+      TableState desired,
+      Map<String, Long> ownedTimeoutsMs,
+      Set<String> allVips) {
+    List<String> l = new ArrayList<>();
+    // deletions first: a changed interval key must leave before an overlapping one arrives
+    for (String name : TableState.TRACKED) {
+      Map<String, String> cur = current.get(name);
+      Map<String, String> want = desired.get(name);
+      List<String> del = new ArrayList<>();
+      for (Map.Entry<String, String> e : cur.entrySet()) {
+        String w = want.get(e.getKey());
+        if (w == null || !w.equals(e.getValue())) {
+          del.add(e.getKey());
+        }
+      }
+      chunked(l, "delete element " + t() + " " + name, del);
+    }
+    for (String name : TableState.TRACKED) {
+      Map<String, String> cur = current.get(name);
+      Map<String, String> want = desired.get(name);
+      List<String> add = new ArrayList<>();
+      for (Map.Entry<String, String> e : want.entrySet()) {
+        String c = cur.get(e.getKey());
+        if (c == null || !c.equals(e.getValue())) {
+          add.add(e.getValue().isEmpty() ? e.getKey() : e.getKey() + " : " + e.getValue());
+        }
+      }
+      chunked(l, "add element " + t() + " " + name, add);
+    }
+    l.addAll(owned(ownedTimeoutsMs, allVips));
+    return l;
+  }
+
+  /**
+   * Rewrites the owned sets: every VIP in {@code allVips} is added (a no-op if present), deleted,
+   * and re-added with its timeout if it has time left — one transaction, so a live VIP never leaves
+   * the set.
+   */
+  public List<String> owned(Map<String, Long> ownedTimeoutsMs, Set<String> allVips) {
+    List<String> l = new ArrayList<>();
+    for (String vip : new TreeSet<>(allVips)) {
+      String set = "owned" + (vip.indexOf(':') >= 0 ? "6" : "4");
+      l.add("add element " + t() + " " + set + " { " + vip + " }");
+      l.add("delete element " + t() + " " + set + " { " + vip + " }");
+      Long ms = ownedTimeoutsMs.get(vip);
+      if (ms != null && ms > 0) {
+        l.add("add element " + t() + " " + set + " { " + vip + " timeout " + ms + "ms }");
+      }
+    }
+    return l;
+  }
+
+  /** Removes the whole table. */
+  public List<String> delete() {
+    return List.of("delete table " + t());
+  }
+
+  private static void chunked(List<String> l, String head, List<String> items) {
+    for (int i = 0; i < items.size(); i += 1000) {
+      l.add(
+          head
+              + " { "
+              + String.join(", ", items.subList(i, Math.min(items.size(), i + 1000)))
+              + " }");
+    }
+  }
+
+  /** Chain → number of rules {@link #structure()} puts in it. */
+  public Map<String, Integer> ruleCounts() {
+    Map<String, Integer> m = new java.util.TreeMap<>();
+    String prefix = "add rule " + t() + " ";
+    for (String line : structure()) {
+      if (line.startsWith("add chain " + t() + " ")) {
+        m.putIfAbsent(line.substring(("add chain " + t() + " ").length()).split(" ")[0], 0);
+      }
+      if (line.startsWith(prefix)) {
+        m.merge(line.substring(prefix.length()).split(" ")[0], 1, Integer::sum);
+      }
+    }
+    return m;
+  }
+}

@@ -1,0 +1,72 @@
+package dev.vipgress.nat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** Runs programs as child processes. */
+public final class ProcessCommandRunner implements CommandRunner {
+
+  @Override
+  public Result run(List<String> argv, String stdin, Duration timeout) {
+    Process p;
+    try {
+      p = new ProcessBuilder(argv).start();
+    } catch (IOException e) {
+      String tool = argv.get(0);
+      if (e.getMessage() != null && e.getMessage().contains("error=2")) {
+        throw new NatException.MissingTool(tool, packageOf(tool));
+      }
+      throw new NatException("cannot start " + tool + ": " + e.getMessage(), e);
+    }
+    CompletableFuture<String> out = drain(p.getInputStream());
+    CompletableFuture<String> err = drain(p.getErrorStream());
+    try (OutputStream in = p.getOutputStream()) {
+      if (!stdin.isEmpty()) {
+        in.write(stdin.getBytes(StandardCharsets.UTF_8));
+      }
+    } catch (IOException e) {
+      // the program exited without reading; its exit code and stderr tell why
+    }
+    try {
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new NatException(argv.get(0) + " did not finish within " + timeout);
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new NatException("interrupted while running " + argv.get(0), e);
+    }
+    return new Result(p.exitValue(), out.join(), err.join());
+  }
+
+  /** The Debian package that ships a tool (for error messages). */
+  static String packageOf(String tool) {
+    String name = tool.substring(tool.lastIndexOf('/') + 1);
+    return switch (name) {
+      case "nft" -> "nftables";
+      case "conntrack" -> "conntrack";
+      case "ip" -> "iproute2";
+      default -> name;
+    };
+  }
+
+  private static CompletableFuture<String> drain(InputStream s) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (s) {
+            return new String(s.readAllBytes(), StandardCharsets.UTF_8);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        },
+        r -> Thread.ofVirtual().name("nat-cmd-io").start(r));
+  }
+}
