@@ -20,7 +20,8 @@ public final class ProcessCommandRunner implements CommandRunner {
       p = new ProcessBuilder(argv).start();
     } catch (IOException e) {
       String tool = argv.get(0);
-      if (e.getMessage() != null && e.getMessage().contains("error=2")) {
+      String msg = String.valueOf(e.getMessage()) + " " + e.getCause();
+      if (msg.contains("error=2") || msg.contains("No such file or directory")) {
         throw new NatException.MissingTool(tool, packageOf(tool));
       }
       throw new NatException("cannot start " + tool + ": " + e.getMessage(), e);

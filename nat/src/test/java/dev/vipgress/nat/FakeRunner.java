@@ -1,0 +1,89 @@
+package dev.vipgress.nat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/** A scripted stand-in for nft, ip and conntrack that records what it was asked to do. */
+final class FakeRunner implements CommandRunner {
+  record Call(List<String> argv, String stdin) {
+    String line() {
+      return String.join(" ", argv);
+    }
+  }
+
+  final List<Call> calls = new ArrayList<>();
+  String listing = null; // null: no table
+  String routes4 = "[]";
+  String routes6 = "[]";
+  String rules4 = "[]";
+  String rules6 = "[]";
+  String missing = null;
+  final Deque<Result> nftResults = new ArrayDeque<>();
+
+  static String resource(String name) {
+    try (InputStream in = FakeRunner.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalArgumentException("no resource " + name);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public Result run(List<String> argv, String stdin, Duration timeout) {
+    calls.add(new Call(argv, stdin));
+    String tool = argv.get(0);
+    if (tool.equals(missing)) {
+      throw new NatException.MissingTool(tool, ProcessCommandRunner.packageOf(tool));
+    }
+    String line = String.join(" ", argv);
+    if (line.startsWith("nft -j list table")) {
+      return listing == null
+          ? new Result(1, "", "Error: No such file or directory\nlist table inet vipgress\n")
+          : new Result(0, listing, "");
+    }
+    if (line.equals("ip -j -4 route show table all")) {
+      return new Result(0, routes4, "");
+    }
+    if (line.equals("ip -j -6 route show table all")) {
+      return new Result(0, routes6, "");
+    }
+    if (line.equals("ip -j -4 rule show")) {
+      return new Result(0, rules4, "");
+    }
+    if (line.equals("ip -j -6 rule show")) {
+      return new Result(0, rules6, "");
+    }
+    if (line.equals("nft -f -")) {
+      Result r = nftResults.poll();
+      return r == null ? new Result(0, "", "") : r;
+    }
+    if (tool.equals("conntrack") && argv.contains("-D")) {
+      return new Result(
+          1, "", "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n");
+    }
+    return new Result(0, "", "");
+  }
+
+  List<Call> matching(String prefix) {
+    return calls.stream().filter(c -> c.line().startsWith(prefix)).toList();
+  }
+
+  /** Every nft script run so far, joined. */
+  String nftScripts() {
+    StringBuilder b = new StringBuilder();
+    for (Call c : matching("nft -f -")) {
+      b.append(c.stdin()).append("----\n");
+    }
+    return b.toString();
+  }
+}

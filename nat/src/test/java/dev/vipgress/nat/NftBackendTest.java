@@ -1,0 +1,247 @@
+package dev.vipgress.nat;
+
+import static dev.vipgress.nat.Fixtures.NOW;
+import static dev.vipgress.nat.Fixtures.SECOND;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NftBackendTest {
+  @TempDir Path sys;
+  private final FakeRunner fake = new FakeRunner();
+  private final AtomicLong clock = new AtomicLong(NOW);
+
+  private NftBackend backend(NatConfig.Builder b) throws Exception {
+    for (String k :
+        List.of(
+            "net/ipv4/ip_forward",
+            "net/ipv6/conf/all/forwarding",
+            "net/ipv4/conf/all/send_redirects",
+            "net/ipv4/conf/eth0/send_redirects")) {
+      Files.createDirectories(sys.resolve(k).getParent());
+      Files.writeString(sys.resolve(k), k.endsWith("send_redirects") ? "1\n" : "0\n");
+    }
+    return new NftBackend(
+        b.sysctlRoot(sys).retryBackoff(Duration.ofMillis(1)).build(), fake, clock::get);
+  }
+
+  private NftBackend backend() throws Exception {
+    return backend(NatConfig.builder("eth0"));
+  }
+
+  @Test
+  void missingBinaryNamesItAndThePackage() throws Exception {
+    fake.missing = "conntrack";
+    NftBackend b = backend();
+    NatException e = assertThrows(NatException.MissingTool.class, b::start);
+    assertTrue(e.getMessage().contains("`conntrack`"), e.getMessage());
+    assertTrue(e.getMessage().contains("apt-get install conntrack"), e.getMessage());
+  }
+
+  @Test
+  void realRunnerReportsAMissingBinary() {
+    NatException e =
+        assertThrows(
+            NatException.MissingTool.class,
+            () ->
+                new ProcessCommandRunner()
+                    .run(List.of("/nonexistent/nft", "-v"), "", Duration.ofSeconds(5)));
+    assertTrue(e.getMessage().contains("apt-get install nftables"), e.getMessage());
+  }
+
+  @Test
+  void startCreatesTheTableAndSetsSysctls() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    String script = fake.nftScripts();
+    assertTrue(script.startsWith("add table inet vipgress\n"), script);
+    assertFalse(script.contains("delete table"), script);
+    assertEquals("1", Files.readString(sys.resolve("net/ipv4/ip_forward")));
+    assertEquals("0", Files.readString(sys.resolve("net/ipv4/conf/eth0/send_redirects")));
+  }
+
+  @Test
+  void startKeepsACurrentTable() throws Exception {
+    fake.listing = FakeRunner.resource("listing.json");
+    backend().start();
+    assertTrue(fake.matching("nft -f -").isEmpty(), "current structure: nothing to write");
+  }
+
+  @Test
+  void startRebuildsAnOldStructureCarryingElementsOver() throws Exception {
+    fake.listing =
+        FakeRunner.resource("listing.json")
+            .replace("fence; vipgress-nat/1", "fence; vipgress-nat/0");
+    backend().start();
+    String script = fake.nftScripts();
+    assertTrue(script.startsWith("delete table inet vipgress\nadd table inet vipgress\n"), script);
+    assertTrue(
+        script.contains("add element inet vipgress snat4 { 10.244.1.2 : 192.168.100.200"), script);
+  }
+
+  @Test
+  void firstApplyRemovesWhatIsNotDesired() throws Exception {
+    // a predecessor left VIPs, SNAT, steering and two owner tables behind
+    fake.listing = FakeRunner.resource("listing.json");
+    fake.routes4 = FakeRunner.resource("routes4.json");
+    fake.rules4 = FakeRunner.resource("rules4.json");
+    fake.routes6 = FakeRunner.resource("routes6.json");
+    fake.rules6 = FakeRunner.resource("rules6.json");
+    NftBackend b = backend();
+    b.start();
+    fake.calls.clear();
+    NodeDesired d =
+        DesiredStateText.parse(
+                "cluster 10.244.0.0/16\ncluster 192.168.100.11\ncluster fd76:244::/32\n"
+                    + "own 192.168.100.200 backends=10.244.1.2\n",
+                NOW + 3 * SECOND)
+            .desired();
+    b.apply(d);
+    Golden.check("startup-cleanup.nft", fake.matching("nft -f -").get(0).stdin());
+    List<String> ip =
+        fake.matching("ip -").stream()
+            .filter(c -> c.line().contains("-batch"))
+            .map(c -> c.line() + "\n" + c.stdin())
+            .toList();
+    Golden.check("startup-cleanup.ip", String.join("", ip));
+    List<String> ct = fake.matching("conntrack -D").stream().map(FakeRunner.Call::line).toList();
+    assertEquals(
+        List.of("conntrack -D -f ipv4 -q 192.168.100.210", "conntrack -D -f ipv6 -q fd76:100::200"),
+        ct);
+  }
+
+  @Test
+  void secondApplyDiffsAgainstTheLastTransactionWithoutReadingBack() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    b.apply(Fixtures.owner());
+    int reads = fake.matching("nft -j list").size();
+    fake.calls.clear();
+    b.apply(Fixtures.owner());
+    assertEquals(reads, reads); // the first apply read the kernel once
+    assertTrue(fake.matching("nft -j list").isEmpty(), "no read-back within resyncInterval");
+    String script = fake.nftScripts();
+    assertFalse(script.contains("snat4 {"), "nothing but the owned sets changes: " + script);
+    assertTrue(script.contains("owned4 { 192.168.100.200 timeout 2950ms }"), script);
+    assertTrue(fake.matching("conntrack").isEmpty(), "no ownership change, no clean-up");
+    assertTrue(fake.matching("ip -4 -batch").isEmpty());
+    // after the resync interval the kernel is read again
+    clock.addAndGet(Duration.ofSeconds(61).toNanos());
+    b.apply(Fixtures.owner());
+    assertEquals(1, fake.matching("nft -j list").size());
+  }
+
+  @Test
+  void failedTransactionIsRetriedThenRebuiltThenReported() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    fake.calls.clear();
+    fake.nftResults.add(
+        new CommandRunner.Result(1, "", "Error: Could not process rule: Device or resource busy"));
+    b.apply(Fixtures.owner());
+    assertEquals(2, fake.matching("nft -f -").size());
+    assertEquals(2, fake.matching("nft -j list").size(), "re-read after the failure");
+
+    fake.calls.clear();
+    b.invalidate();
+    for (int i = 0; i < 3; i++) {
+      fake.nftResults.add(new CommandRunner.Result(1, "", "Error: boom"));
+    }
+    NatException e = assertThrows(NatException.class, () -> b.apply(Fixtures.owner()));
+    assertTrue(e.getMessage().contains("boom"));
+    List<FakeRunner.Call> tx = fake.matching("nft -f -");
+    assertEquals(3, tx.size());
+    assertTrue(tx.get(2).stdin().startsWith("add table inet vipgress\n"), "last attempt rebuilds");
+  }
+
+  @Test
+  void refreshOnlyRearmsOwnedVips() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    b.apply(Fixtures.owner());
+    fake.calls.clear();
+    clock.addAndGet(SECOND);
+    NodeDesired later = Fixtures.owner();
+    b.refresh(later);
+    List<FakeRunner.Call> tx = fake.matching("nft -f -");
+    assertEquals(1, tx.size());
+    assertEquals(1, fake.calls.size(), "no read-back, no ip, no conntrack");
+    Golden.check("refresh.nft", tx.get(0).stdin());
+  }
+
+  @Test
+  void takeoverAndReleaseCleanConntrack() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    NodeDesired steered =
+        DesiredStateText.parse(
+                "cluster 10.244.0.0/16\nsteer 10.244.1.2 owner=node2 via=192.168.100.12 vip=192.168.100.200\n",
+                NOW + 3 * SECOND)
+            .desired();
+    b.apply(steered);
+    assertTrue(fake.matching("conntrack -D").isEmpty());
+    fake.calls.clear();
+    NodeDesired owner =
+        DesiredStateText.parse(
+                "cluster 10.244.0.0/16\nown 192.168.100.200 backends=10.244.1.2,10.244.3.2\n",
+                NOW + 3 * SECOND)
+            .desired();
+    b.apply(owner);
+    assertEquals(
+        List.of(
+            "conntrack -D -f ipv4 -q 192.168.100.200",
+            "conntrack -D -f ipv4 -d 192.168.100.200",
+            "conntrack -D -f ipv4 -s 10.244.1.2"),
+        fake.matching("conntrack -D").stream().map(FakeRunner.Call::line).toList());
+    // the routing table of node2 goes after the transaction
+    assertTrue(fake.matching("ip -4 -batch").get(0).stdin().contains("rule del"));
+    fake.calls.clear();
+    b.apply(steered);
+    assertEquals(
+        List.of("conntrack -D -f ipv4 -q 192.168.100.200"),
+        fake.matching("conntrack -D").stream().map(FakeRunner.Call::line).toList());
+  }
+
+  @Test
+  void conntrackCleanupCanBeSwitchedOff() throws Exception {
+    NftBackend b = backend(NatConfig.builder("eth0").conntrackCleanup(false));
+    b.start();
+    b.apply(Fixtures.owner());
+    assertTrue(fake.matching("conntrack -D").isEmpty());
+  }
+
+  @Test
+  void closeRemovesEverythingUnlessHandingOver() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    b.apply(Fixtures.owner());
+    fake.listing = FakeRunner.resource("listing.json");
+    fake.rules4 = FakeRunner.resource("rules4.json");
+    fake.routes4 = FakeRunner.resource("routes4.json");
+    fake.calls.clear();
+    b.close(false);
+    assertEquals("delete table inet vipgress\n", fake.matching("nft -f -").get(0).stdin());
+    assertTrue(
+        fake.matching("ip -4 -batch")
+            .get(0)
+            .stdin()
+            .contains("rule del pref 7600 fwmark 0x10000/0xff0000 lookup 7600"));
+    assertFalse(fake.matching("conntrack -D").isEmpty());
+    assertThrows(IllegalStateException.class, () -> b.apply(Fixtures.owner()));
+
+    NftBackend keep = backend();
+    keep.start();
+    fake.calls.clear();
+    keep.close(true);
+    assertTrue(fake.calls.isEmpty(), "handing over touches nothing");
+  }
+}

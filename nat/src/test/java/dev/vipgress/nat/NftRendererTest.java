@@ -1,0 +1,100 @@
+package dev.vipgress.nat;
+
+import static dev.vipgress.nat.Fixtures.NOW;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+class NftRendererTest {
+  private final NatConfig config = NatConfig.builder("eth0").build();
+  private final NftRenderer renderer = new NftRenderer(config);
+
+  private static Map<String, Long> timeouts(NatPlan plan, long now) {
+    Map<String, Long> m = new TreeMap<>();
+    plan.deadlines().forEach((v, d) -> m.put(v, (d - now) / 1_000_000 - 50));
+    return m;
+  }
+
+  @Test
+  void structure() {
+    Golden.check("structure.nft", renderer.structure());
+  }
+
+  @Test
+  void structureWithoutGuard() {
+    List<String> s = new NftRenderer(NatConfig.builder("eth0").guard(false).build()).structure();
+    assertTrue(s.stream().noneMatch(l -> l.contains("guard:")), "no guard rules");
+    assertTrue(
+        s.stream().anyMatch(l -> l.startsWith("add chain inet vipgress guard ")), "chain kept");
+  }
+
+  @Test
+  void ownerFromEmpty() {
+    NatPlan plan = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 0));
+    List<String> script =
+        renderer.elements(
+            TableState.empty(), plan.table(), timeouts(plan, NOW), plan.table().owned());
+    Golden.check("owner-from-empty.nft", script);
+  }
+
+  @Test
+  void oneChangedBackendIsOneDeleteAndOneAdd() {
+    NatPlan before = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 0));
+    NodeDesired d = Fixtures.owner();
+    List<OwnedVip> owned = new ArrayList<>(d.owned());
+    owned.replaceAll(
+        o ->
+            o.vip().equals(Fixtures.ip("192.168.100.200"))
+                ? new OwnedVip(
+                    o.vip(),
+                    Set.of(Fixtures.ip("10.244.1.2"), Fixtures.ip("10.244.3.3")),
+                    o.deadlineNanos())
+                : o);
+    NatPlan after =
+        NatPlan.of(
+            new NodeDesired(Set.copyOf(owned), d.steering(), d.clusterRanges()),
+            config,
+            Map.of("node2", 0));
+    List<String> script =
+        renderer.elements(
+            before.table(), after.table(), timeouts(after, NOW), after.table().owned());
+    Golden.check("one-backend-changed.nft", script);
+  }
+
+  @Test
+  void releaseRemovesEverythingAndKeepsNothingOwned() {
+    NatPlan before = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 0));
+    List<String> script =
+        renderer.elements(before.table(), TableState.empty(), Map.of(), before.table().owned());
+    Golden.check("release-all.nft", script);
+    assertFalse(script.stream().anyMatch(l -> l.contains("timeout")), "nothing re-armed");
+  }
+
+  @Test
+  void expiredDeadlineLeavesTheVipFenced() {
+    List<String> l = renderer.owned(Map.of("192.168.100.200", 0L), Set.of("192.168.100.200"));
+    assertEquals(
+        List.of(
+            "add element inet vipgress owned4 { 192.168.100.200 }",
+            "delete element inet vipgress owned4 { 192.168.100.200 }"),
+        l);
+  }
+
+  @Test
+  void ruleCountsMatchStructure() {
+    Map<String, Integer> c = renderer.ruleCounts();
+    assertEquals(
+        Set.of("prerouting", "guard", "steer_snat", "egress_snat", "postrouting"), c.keySet());
+    assertEquals(2, c.get("guard"));
+    assertEquals(
+        0,
+        new NftRenderer(NatConfig.builder("eth0").guard(false).build()).ruleCounts().get("guard"));
+  }
+}
