@@ -15,9 +15,9 @@ import java.util.List;
  * and freeze this process to show the kernel state expires by itself.
  *
  * <p>Usage: {@code NatAgentMain --state FILE [--uplink eth0] [--ttl-ms 2000] [--no-guard]
- * [--no-conntrack-cleanup] [--table vipgress] [--hand-over-on-exit]}. Prints {@code applied
- * <generation>} after every successful apply. SIGTERM removes everything unless {@code
- * --hand-over-on-exit}.
+ * [--no-conntrack-cleanup] [--table vipgress] [--fwmark-mask 0x00ff0000] [--route-table-base 7600]
+ * [--rule-priority 7600] [--hand-over-on-exit]}. Prints {@code applied <generation>} after every
+ * successful apply. SIGTERM removes everything unless {@code --hand-over-on-exit}.
  */
 public final class NatAgentMain {
   private NatAgentMain() {}
@@ -36,6 +36,9 @@ public final class NatAgentMain {
         case "--no-guard" -> b.guard(false);
         case "--no-conntrack-cleanup" -> b.conntrackCleanup(false);
         case "--table" -> b.table(args[++i]);
+        case "--fwmark-mask" -> b.fwmarkMask(Integer.decode(args[++i]));
+        case "--route-table-base" -> b.routeTableBase(Integer.parseInt(args[++i]));
+        case "--rule-priority" -> b.rulePriority(Integer.parseInt(args[++i]));
         case "--hand-over-on-exit" -> handOver = true;
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
