@@ -87,13 +87,20 @@ final class PcapPort implements FramePort {
           "L2 announcer: cannot load the capture library "
               + lib
               + " ("
-              + e
+              + brief(e)
               + "). Install libpcap (Debian/Ubuntu: apt-get install libpcap0.8; RHEL/Fedora: dnf"
               + " install libpcap; Alpine: apk add libpcap) or point"
               + " -Dorg.pcap4j.core.pcapLibName at libpcap.so.*; on a read-only root filesystem"
               + " also set -Djna.tmpdir to a writable directory.",
           e);
     }
+  }
+
+  /** JNA's message lists every path it tried; the first two lines say what matters. */
+  private static String brief(Throwable e) {
+    String[] lines = String.valueOf(e.getMessage()).split("\\R");
+    String text = lines.length > 1 ? lines[0] + " " + lines[1] : lines[0];
+    return text.length() > 240 ? text.substring(0, 240) + "..." : text;
   }
 
   static PcapPort open(String iface, Consumer<byte[]> receiver, Runnable onFailure)
