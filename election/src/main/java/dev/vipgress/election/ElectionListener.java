@@ -1,0 +1,62 @@
+package dev.vipgress.election;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a {@link LeaseElector} tells the daemon. All methods are called on one event thread of the
+ * elector, in order, never while the elector holds a lock; they must not block (enqueue and
+ * return). VIPs are canonical literals ({@link VipAddress#literal()}).
+ *
+ * <p>Deadlines are {@link System#nanoTime()} values: the owner must stop announcing and SNATing to
+ * the VIP by then unless a later {@link #renewed} extended it. On the graceful paths (shutdown,
+ * unhealthy, candidacy withdrawn) {@link #lost} returns before the elector writes the release that
+ * lets a peer take over.
+ */
+public interface ElectionListener {
+
+  /** This node now owns {@code vip} until {@code fencingDeadlineNanos} unless renewed. */
+  void acquired(String vip, long fencingDeadlineNanos);
+
+  /** The deadline of an owned VIP moved to {@code fencingDeadlineNanos}. */
+  void renewed(String vip, long fencingDeadlineNanos);
+
+  /**
+   * One liveness renewal extended the deadline of all these owned VIPs at once. The default calls
+   * {@link #renewed(String, long)} for each; override to handle the whole set in one step.
+   */
+  default void renewedAll(Set<String> vips, long fencingDeadlineNanos) {
+    for (String vip : vips) {
+      renewed(vip, fencingDeadlineNanos);
+    }
+  }
+
+  /** This node no longer owns {@code vip}: stop announcing and SNATing to it at once. */
+  void lost(String vip);
+
+  /** {@link #lost(String)} with the reason; the elector calls this one, the default delegates. */
+  default void lost(String vip, LossReason reason) {
+    lost(vip);
+  }
+
+  /** The owner of {@code vip} as this node sees it changed; empty while nobody owns it. */
+  void ownerChanged(String vip, Optional<String> node);
+
+  /** Why a VIP was lost; also the label of the loss counter. */
+  enum LossReason {
+    /** No liveness renewal succeeded before the fencing deadline (API server unreachable). */
+    DEADLINE,
+    /** A peer fenced this node's liveness Lease (it saw no renewal for a lease duration). */
+    FENCED,
+    /** Another process wrote this node's liveness Lease (two electors with one node name). */
+    SUPERSEDED,
+    /** {@link LeaseElector#setHealthy} false: the data path cannot serve. */
+    UNHEALTHY,
+    /** The VIP left this node's candidacy. */
+    CANDIDACY,
+    /** Another node holds the VIP Lease (for example after it was deleted and re-created). */
+    TAKEN,
+    /** {@link LeaseElector#close()}. */
+    SHUTDOWN
+  }
+}

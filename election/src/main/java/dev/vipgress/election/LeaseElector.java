@@ -1,0 +1,1631 @@
+package dev.vipgress.election;
+
+import static dev.vipgress.election.Leases.INCARNATION;
+
+import dev.vipgress.election.ElectionListener.LossReason;
+import dev.vipgress.election.Placement.Candidate;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.models.V1Lease;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.OffsetDateTime;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Decides, for every VIP, the single node that owns it, on Kubernetes Leases.
+ *
+ * <h2>Protocol</h2>
+ *
+ * <ul>
+ *   <li><b>Liveness.</b> Each node renews its own Lease {@code node-<node>} every {@code
+ *       renewInterval}. The Lease carries an <i>incarnation</i> (random, new at every process start
+ *       and every bulk release), whether the node is eligible, its candidacy fingerprint and its
+ *       lease duration. This is the only periodic write: it costs the same for 1 or 10,000 VIPs.
+ *   <li><b>Ownership.</b> One Lease per VIP ({@link VipAddress#leaseName()}) names the holder node
+ *       and the incarnation it was taken under. It is written only when ownership changes. A VIP
+ *       Lease is <i>vouched for</i> while the holder's liveness Lease carries that incarnation and
+ *       is not fenced.
+ *   <li><b>Taking a VIP</b> is a write of its Lease with the resource version it was read at (a 409
+ *       means re-read), allowed only when the Lease is free: released (no holder), or its holder's
+ *       incarnation changed (the holder dropped everything or restarted), or the holder's liveness
+ *       Lease is fenced.
+ *   <li><b>Fencing.</b> A peer that has seen no change of a node's liveness Lease for the lease
+ *       duration (on its own monotonic clock, counted from when it saw the last change) marks that
+ *       Lease fenced, again with its resource version. The fence and the node's renewal conflict,
+ *       so exactly one of them wins: a renewal that lands keeps the node's VIPs; a fence that lands
+ *       frees them all in one write, and the node, which learns of it on its next renewal, starts
+ *       over with a new incarnation.
+ *   <li><b>Fencing deadline.</b> The owner regards itself as owner only until {@code sent +
+ *       leaseDuration - fencingMargin}, where {@code sent} is the local time it sent its last
+ *       successful renewal. A fence needs a peer to have seen that renewal (so after {@code sent})
+ *       and then waited {@code leaseDuration}, so it lands strictly after the deadline. Clocks are
+ *       never compared across machines.
+ *   <li><b>Graceful paths.</b> Shutdown and loss of health write a new incarnation (and
+ *       not-eligible) on the liveness Lease: one write frees all VIPs and peers take them at once,
+ *       after {@link ElectionListener#lost} has returned for each.
+ *   <li><b>API server unreachable.</b> Renewals fail, the deadline passes, VIPs are lost locally.
+ *       Peers cannot fence either. When renewals succeed again the node resumes the VIPs its Leases
+ *       still hold; peers restart their lapse clocks whenever their own API access recovers and
+ *       never fence while their own renewal is stuck, so a returning API server does not set off a
+ *       wave of fencing.
+ *   <li><b>Placement.</b> Free VIPs go to the first of the live eligible candidates in rendezvous
+ *       order, the previous holder first ({@link Placement}). Owned VIPs never move while their
+ *       owner is live, eligible and a candidate.
+ * </ul>
+ *
+ * <p>Threads: one loop thread owns all state; one thread renews the liveness Lease; a small pool
+ * ({@code apiConcurrency}) writes VIP Leases; one thread watches; one thread calls the listener.
+ */
+public final class LeaseElector implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LeaseElector.class);
+
+  /** What the elector runs on. The public constructor wires real ones; tests pass fakes. */
+  record Wiring(
+      LeaseApi api,
+      LeaseWatch watch,
+      Scheduler loop,
+      Executor io,
+      Executor liveness,
+      Executor events,
+      Clock wallClock,
+      Supplier<String> incarnations,
+      AutoCloseable resources) {}
+
+  private enum Phase {
+    NEW,
+    SYNCING,
+    CLAIMING,
+    STARTING,
+    RUNNING,
+    CLOSED
+  }
+
+  private enum HolderState {
+    /** Nobody holds it validly: it may be taken. */
+    FREE,
+    /** This node holds it under its current incarnation. */
+    MINE,
+    /** A live peer holds it. */
+    HELD,
+    /** A peer holds it but has lapsed: fence that peer first. */
+    NEEDS_FENCE
+  }
+
+  private record Tombstone(String holder, String incarnation) {}
+
+  private record Key(boolean fence, String id) {}
+
+  private record Op(Key key, String kind, String leaseName, IoCall call) {}
+
+  @FunctionalInterface
+  private interface IoCall {
+    V1Lease run(LeaseApi api) throws ApiException;
+  }
+
+  private final ElectionConfig config;
+  private final String node;
+  private final ElectionListener listener;
+  private final Wiring wiring;
+  private final LeaseApi api;
+  private final Scheduler loop;
+  private final String ownLeaseName;
+  private final long durationNanos;
+
+  // ---- loop-confined state ----
+  private Phase phase = Phase.NEW;
+  private final Map<String, V1Lease> vips = new HashMap<>();
+  private final Map<String, Tombstone> tombstones = new HashMap<>();
+  private final Map<String, Peer> peers = new HashMap<>();
+  private List<Peer> eligiblePeers = List.of();
+  private final Map<String, Long> freeSince = new HashMap<>();
+  private final Map<String, Long> wakeAt = new HashMap<>();
+  private final Map<String, Long> frozenDeadlines = new HashMap<>();
+  private final Map<String, Long> announced = new HashMap<>();
+  private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
+  private final Map<String, Integer> pendingLost = new HashMap<>();
+  private final ArrayDeque<Key> urgent = new ArrayDeque<>();
+  private final ArrayDeque<Key> normal = new ArrayDeque<>();
+  private final Set<Key> queued = new HashSet<>();
+  private final Map<Key, Op> inflight = new HashMap<>();
+  private final Set<String> readBeforeWrite = new HashSet<>();
+  private boolean fullPassPosted;
+  private boolean fenceRetryPosted;
+  private boolean acquireBlocked;
+
+  private Set<String> candidacy = Set.of();
+  private String candidacyStamp = stamp(Set.of());
+  private boolean healthy = true;
+  private boolean closing;
+  private LossReason dropReason;
+
+  private String incarnation;
+  private final Set<String> myIncarnations = new HashSet<>();
+  private V1Lease own;
+  private boolean ownWritten;
+  private boolean ownEverWritten;
+  private long nodeDeadline = Long.MIN_VALUE;
+  private boolean renewing;
+  private long renewSentAt;
+  private long nextRenewAt;
+  private boolean lastRenewOk = true;
+  private boolean renewFailedSinceOk;
+  private long resyncAt = Long.MIN_VALUE;
+  private long runningSince;
+
+  // ---- read from any thread ----
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean closeStarted = new AtomicBoolean();
+  private final CountDownLatch closeDone = new CountDownLatch(1);
+  private final ConcurrentHashMap<String, String> ownerView = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Long> deadlineView = new ConcurrentHashMap<>();
+  private volatile long nodeDeadlineView = Long.MIN_VALUE;
+  private final AtomicReference<Thread> eventThread = new AtomicReference<>();
+  private final Metrics metrics = new Metrics();
+
+  /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
+  private static final long FOLLOWS_NODE = Long.MIN_VALUE;
+
+  /**
+   * An elector for {@code nodeName} on the API server behind {@code client}. The client is shared,
+   * not modified; the elector makes its own threads. Call {@link #start()} to begin.
+   */
+  public LeaseElector(
+      ElectionConfig config, ApiClient client, String nodeName, ElectionListener listener) {
+    this(config, nodeName, listener, realWiring(config, client, nodeName));
+  }
+
+  LeaseElector(ElectionConfig config, String nodeName, ElectionListener listener, Wiring wiring) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.node = Objects.requireNonNull(nodeName, "nodeName");
+    if (nodeName.isEmpty()) {
+      throw new IllegalArgumentException("nodeName must not be empty");
+    }
+    this.listener = Objects.requireNonNull(listener, "listener");
+    this.wiring = wiring;
+    this.api = wiring.api();
+    this.loop = wiring.loop();
+    this.ownLeaseName = Leases.nodeLeaseName(nodeName);
+    this.durationNanos = config.leaseDuration().toNanos();
+    this.incarnation = newIncarnation();
+  }
+
+  private static Wiring realWiring(ElectionConfig config, ApiClient client, String nodeName) {
+    ExecutorScheduler loop = new ExecutorScheduler("vipgress-election-" + nodeName);
+    ExecutorService io =
+        Executors.newFixedThreadPool(
+            config.apiConcurrency(),
+            Thread.ofPlatform()
+                .daemon()
+                .name("vipgress-election-io-" + nodeName + "-", 0)
+                .factory());
+    ExecutorService liveness =
+        Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("vipgress-election-liveness-" + nodeName).factory());
+    ExecutorService events =
+        Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("vipgress-election-events-" + nodeName).factory());
+    LeaseApi api = new KubeLeaseApi(client, config.namespace(), config.apiTimeout());
+    LeaseWatch watch =
+        new KubeLeaseWatch(
+            client,
+            config.namespace(),
+            Leases.SELECTOR,
+            config.apiTimeout(),
+            config.retryInterval(),
+            nodeName);
+    SecureRandom random = new SecureRandom();
+    Supplier<String> incarnations = () -> Long.toHexString(random.nextLong() | (1L << 60));
+    AutoCloseable resources =
+        () -> {
+          events.shutdown();
+          liveness.shutdownNow();
+          io.shutdownNow();
+          loop.close();
+        };
+    return new Wiring(
+        api, watch, loop, io, liveness, events, Clock.systemUTC(), incarnations, resources);
+  }
+
+  // =====================================================================================
+  // Public API
+  // =====================================================================================
+
+  /** Lists and watches the Leases, claims this node's liveness Lease and starts competing. */
+  public void start() {
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("already started");
+    }
+    log.info(
+        "electorStarting node={} namespace={} leaseDuration={} renewInterval={}",
+        node,
+        config.namespace(),
+        config.leaseDuration(),
+        config.renewInterval());
+    loop.execute(() -> phase = Phase.SYNCING);
+    wiring
+        .watch()
+        .start(
+            new LeaseWatch.Sink() {
+              @Override
+              public void snapshot(List<V1Lease> leases) {
+                List<V1Lease> copy = List.copyOf(leases);
+                loop.execute(() -> applySnapshot(copy));
+              }
+
+              @Override
+              public void event(String type, V1Lease lease) {
+                loop.execute(() -> applyEvent(type, lease));
+              }
+
+              @Override
+              public void broken(Throwable cause) {
+                metrics.watchRestarts.incrementAndGet();
+                log.warn("leaseWatchBroken node={} cause={}", node, String.valueOf(cause));
+              }
+            });
+  }
+
+  /**
+   * The VIPs this node competes for (IPv4/IPv6 literals; invalid ones are logged and skipped).
+   * Idempotent and cheap when unchanged; never blocks. VIPs that leave the set are released.
+   */
+  public void setCandidacy(Set<String> vipLiterals) {
+    Set<String> canonical = new HashSet<>();
+    for (String s : vipLiterals) {
+      try {
+        canonical.add(VipAddress.parse(s).literal());
+      } catch (IllegalArgumentException e) {
+        log.warn("candidacyRejected node={} vip={} reason={}", node, s, e.getMessage());
+      }
+    }
+    Set<String> frozen = Set.copyOf(canonical);
+    loop.execute(() -> applyCandidacy(frozen));
+  }
+
+  /**
+   * The data-path health of this node (L2: announcing interface up; BGP: a session established).
+   * {@code false} hands all owned VIPs over at once and publishes the node as not eligible; {@code
+   * true} makes it compete again. Defaults to healthy. Never blocks.
+   */
+  public void setHealthy(boolean value) {
+    loop.execute(() -> applyHealthy(value));
+  }
+
+  /**
+   * Holder node of every VIP Lease seen that is currently vouched for (all VIPs, not only ours).
+   */
+  public Map<String, String> owners() {
+    return Map.copyOf(ownerView);
+  }
+
+  /** The local {@link System#nanoTime()} deadline of an owned VIP; empty if not owned. */
+  public OptionalLong fencingDeadlineNanos(String vip) {
+    String key;
+    try {
+      key = VipAddress.parse(vip).literal();
+    } catch (IllegalArgumentException e) {
+      return OptionalLong.empty();
+    }
+    Long d = deadlineView.get(key);
+    if (d == null) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(d == FOLLOWS_NODE ? nodeDeadlineView : d);
+  }
+
+  /** This elector's node name. */
+  public String nodeName() {
+    return node;
+  }
+
+  public ElectionMetrics metrics() {
+    Map<LossReason, Long> losses = new EnumMap<>(LossReason.class);
+    for (LossReason r : LossReason.values()) {
+      losses.put(r, metrics.losses.get(r).get());
+    }
+    return new ElectionMetrics(
+        deadlineView.size(),
+        metrics.knownVips,
+        metrics.candidateVips,
+        metrics.liveNodes,
+        metrics.eligibleNodes,
+        metrics.apiHealthy,
+        metrics.acquisitions.get(),
+        losses,
+        metrics.releases.get(),
+        metrics.fences.get(),
+        metrics.conflicts.get(),
+        metrics.apiErrors.get(),
+        metrics.renewals.get(),
+        metrics.renewalFailures.get(),
+        metrics.watchRestarts.get());
+  }
+
+  /**
+   * Releases every owned VIP (one write on the liveness Lease, after {@link ElectionListener#lost}
+   * returned for each) so peers take over at once, then stops. Waits up to {@code shutdownTimeout}
+   * for the write; do not call from the listener.
+   */
+  @Override
+  public void close() {
+    if (!closeStarted.compareAndSet(false, true)) {
+      return;
+    }
+    log.info("electorStopping node={}", node);
+    loop.execute(this::beginClose);
+    boolean mayWait = !loop.inLoop() && Thread.currentThread() != eventThread.get();
+    if (mayWait && started.get()) {
+      try {
+        if (!closeDone.await(config.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+          log.warn(
+              "electorStopTimeout node={}: release not written within {}; peers take over after"
+                  + " the lease duration",
+              node,
+              config.shutdownTimeout());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    wiring.watch().close();
+    try {
+      wiring.resources().close();
+    } catch (Exception e) {
+      log.warn("electorStopFailed node={}", node, e);
+    }
+    log.info("electorStopped node={}", node);
+  }
+
+  // =====================================================================================
+  // Inputs (loop)
+  // =====================================================================================
+
+  private void applyCandidacy(Set<String> next) {
+    if (next.equals(candidacy)) {
+      return;
+    }
+    Set<String> changed = new HashSet<>(next);
+    changed.addAll(candidacy);
+    for (String v : next) {
+      if (candidacy.contains(v)) {
+        changed.remove(v);
+      }
+    }
+    candidacy = next;
+    candidacyStamp = stamp(next);
+    metrics.candidateVips = next.size();
+    log.debug("candidacyChanged node={} vips={} changed={}", node, next.size(), changed.size());
+    for (String v : changed) {
+      evaluate(v);
+    }
+    pump();
+  }
+
+  private void applyHealthy(boolean value) {
+    if (value == healthy) {
+      return;
+    }
+    healthy = value;
+    log.info("healthChanged node={} healthy={}", node, value);
+    if (!value) {
+      bump(LossReason.UNHEALTHY);
+    }
+    fullPass();
+    renewNow();
+  }
+
+  private void beginClose() {
+    closing = true;
+    if (!ownEverWritten && !renewing) {
+      phase = Phase.CLOSED;
+      closeDone.countDown();
+      return;
+    }
+    bump(LossReason.SHUTDOWN);
+    evaluateAll();
+    renewNow();
+  }
+
+  // =====================================================================================
+  // Observations (loop)
+  // =====================================================================================
+
+  private void applySnapshot(List<V1Lease> leases) {
+    long now = loop.nanoTime();
+    resyncAt = now;
+    Set<String> seenVips = new HashSet<>();
+    Set<String> seenNodes = new HashSet<>();
+    for (V1Lease l : leases) {
+      if (Leases.isNodeLease(l)) {
+        seenNodes.add(Leases.nodeOf(l));
+        applyNodeLease(l, now);
+      }
+    }
+    for (V1Lease l : leases) {
+      if (Leases.isVipLease(l)) {
+        VipAddress vip = Leases.vipOf(l);
+        if (vip != null) {
+          seenVips.add(vip.literal());
+          applyVipLease(l, now, false);
+        }
+      }
+    }
+    for (String v : new ArrayList<>(vips.keySet())) {
+      if (!seenVips.contains(v)) {
+        removeVip(v, null, false);
+      }
+    }
+    for (Peer p : peers.values()) {
+      if (p.lease != null && !seenNodes.contains(p.node)) {
+        p.referencedIncarnation = p.incarnation();
+        p.lease = null;
+        p.changedAt = now;
+      }
+    }
+    log.debug("leaseSnapshot node={} leases={}", node, leases.size());
+    refreshPeers(now);
+    fullPass();
+    if (phase == Phase.SYNCING) {
+      startClaim();
+    }
+  }
+
+  private void applyEvent(String type, V1Lease l) {
+    long now = loop.nanoTime();
+    boolean deleted = "DELETED".equals(type);
+    if (Leases.isNodeLease(l)) {
+      if (deleted) {
+        removeNode(Leases.nodeOf(l), l, now);
+      } else {
+        applyNodeLease(l, now);
+      }
+    } else if (Leases.isVipLease(l)) {
+      VipAddress vip = Leases.vipOf(l);
+      if (vip == null) {
+        return;
+      }
+      if (deleted) {
+        removeVip(vip.literal(), l, true);
+      } else {
+        applyVipLease(l, now, true);
+      }
+    }
+    pump();
+  }
+
+  /** A version of a VIP Lease seen from the watch or a response; older versions are ignored. */
+  private void applyVipLease(V1Lease l, long now, boolean evaluate) {
+    VipAddress vip = Leases.vipOf(l);
+    if (vip == null) {
+      return;
+    }
+    String v = vip.literal();
+    V1Lease old = vips.get(v);
+    if (old != null && !Leases.newer(l, old)) {
+      return;
+    }
+    String h = Leases.holder(l);
+    if (!h.isEmpty()
+        && !h.equals(node)
+        && (old == null
+            || !h.equals(Leases.holder(old))
+            || !Objects.equals(
+                Leases.annotation(old, INCARNATION), Leases.annotation(l, INCARNATION)))) {
+      peer(h, now).lastProgress = now;
+    }
+    vips.put(v, l);
+    tombstones.remove(v);
+    metrics.knownVips = vips.size();
+    if (evaluate) {
+      evaluate(v);
+    }
+  }
+
+  private void removeVip(String v, V1Lease last, boolean evaluate) {
+    V1Lease old = vips.get(v);
+    if (old == null || (last != null && Leases.newer(old, last))) {
+      return;
+    }
+    vips.remove(v);
+    metrics.knownVips = vips.size();
+    String h = Leases.holder(old);
+    if (!h.isEmpty()) {
+      tombstones.put(v, new Tombstone(h, Leases.annotation(old, INCARNATION)));
+    } else {
+      tombstones.remove(v);
+    }
+    logVip(v, () -> log.info("leaseDeleted vip={} lastHolder={}", v, h.isEmpty() ? "-" : h));
+    if (evaluate) {
+      evaluate(v);
+    }
+  }
+
+  private void applyNodeLease(V1Lease l, long now) {
+    String x = Leases.nodeOf(l);
+    Peer p = peer(x, now);
+    if (p.lease != null && !Leases.newer(l, p.lease)) {
+      return;
+    }
+    String before = p.semantics();
+    p.lease = l;
+    p.changedAt = now;
+    boolean changed = !before.equals(p.semantics());
+    if (p.lapsed) {
+      p.lapsed = false;
+      changed = true;
+      log.info("nodeLive node={} peer={}", node, x);
+    }
+    scheduleLapseCheck(p, now);
+    if (x.equals(node)) {
+      onOwnObserved(l);
+    }
+    if (changed) {
+      refreshPeers(now);
+      fullPass();
+    }
+  }
+
+  private void removeNode(String x, V1Lease last, long now) {
+    Peer p = peers.get(x);
+    if (p == null || p.lease == null || (last != null && Leases.newer(p.lease, last))) {
+      return;
+    }
+    p.referencedIncarnation = p.incarnation();
+    p.lease = null;
+    p.changedAt = now;
+    log.info("nodeLeaseDeleted node={} peer={}", node, x);
+    scheduleLapseCheck(p, now);
+    if (x.equals(node) && phase == Phase.RUNNING) {
+      renewNow();
+    }
+    refreshPeers(now);
+    fullPass();
+  }
+
+  private Peer peer(String x, long now) {
+    Peer p = peers.get(x);
+    if (p == null) {
+      p = new Peer(x, now);
+      peers.put(x, p);
+      scheduleLapseCheck(p, now);
+    }
+    return p;
+  }
+
+  private long lapseAt(Peer p) {
+    return Math.max(p.changedAt, resyncAt) + p.durationNanos(durationNanos);
+  }
+
+  private boolean lapsed(Peer p, long now) {
+    return now - lapseAt(p) >= 0;
+  }
+
+  private void scheduleLapseCheck(Peer p, long now) {
+    if (p.checkScheduled || p.node.equals(node)) {
+      return;
+    }
+    p.checkScheduled = true;
+    loop.schedule(() -> checkLapse(p), Math.max(0, lapseAt(p) - now));
+  }
+
+  private void checkLapse(Peer p) {
+    p.checkScheduled = false;
+    long now = loop.nanoTime();
+    boolean l = lapsed(p, now);
+    if (l != p.lapsed) {
+      p.lapsed = l;
+      if (l && p.present() && !p.fenced() && !p.stopped()) {
+        log.info(
+            "nodeLapsed node={} peer={} silentMs={}",
+            node,
+            p.node,
+            (now - Math.max(p.changedAt, resyncAt)) / 1_000_000);
+      }
+      refreshPeers(now);
+      fullPass();
+    }
+    if (!l) {
+      scheduleLapseCheck(p, now);
+    }
+  }
+
+  /** Recomputes the eligible peers (for placement) and the node gauges. */
+  private void refreshPeers(long now) {
+    List<Peer> eligible = new ArrayList<>();
+    int live = 0;
+    for (Peer p : peers.values()) {
+      if (p.node.equals(node)) {
+        continue;
+      }
+      if (p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
+        live++;
+        if (p.eligibleFlag()) {
+          eligible.add(p);
+        }
+      }
+    }
+    eligiblePeers = List.copyOf(eligible);
+    boolean selfLive = phase == Phase.RUNNING && ownValid(now);
+    metrics.liveNodes = live + (selfLive ? 1 : 0);
+    metrics.eligibleNodes = eligible.size() + (selfLive && healthy && !closing ? 1 : 0);
+  }
+
+  // =====================================================================================
+  // Decisions (loop)
+  // =====================================================================================
+
+  private HolderState holderState(String holder, String inc, long now) {
+    if (holder.isEmpty()) {
+      return HolderState.FREE;
+    }
+    if (holder.equals(node)) {
+      return incarnation.equals(inc) ? HolderState.MINE : HolderState.FREE;
+    }
+    Peer p = peer(holder, now);
+    if (!p.present()) {
+      if (p.referencedIncarnation == null) {
+        p.referencedIncarnation = inc;
+      }
+      return lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD;
+    }
+    if (p.fenced() || !Objects.equals(inc, p.incarnation())) {
+      return HolderState.FREE;
+    }
+    return lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD;
+  }
+
+  private boolean ownValid(long now) {
+    return ownWritten && nodeDeadline - now > 0;
+  }
+
+  private boolean canAcquire(long now) {
+    return phase == Phase.RUNNING
+        && !closing
+        && healthy
+        && ownValid(now)
+        && nodeDeadline - now > config.retryInterval().toNanos()
+        && now - (runningSince + config.startupGrace().toNanos()) >= 0;
+  }
+
+  /** Whether this node's own API access is good enough to judge others (never while stuck). */
+  private boolean apiHealthy(long now) {
+    return lastRenewOk && (!renewing || now - renewSentAt < durationNanos / 4);
+  }
+
+  /** Posts one evaluation of every VIP (coalesced). */
+  private void fullPass() {
+    if (fullPassPosted) {
+      return;
+    }
+    fullPassPosted = true;
+    loop.execute(
+        () -> {
+          fullPassPosted = false;
+          evaluateAll();
+          pump();
+        });
+  }
+
+  private void evaluateAll() {
+    Set<String> all = new HashSet<>(vips.keySet());
+    all.addAll(tombstones.keySet());
+    all.addAll(candidacy);
+    all.addAll(announced.keySet());
+    all.addAll(reportedOwner.keySet());
+    for (String v : all) {
+      evaluate(v);
+    }
+  }
+
+  /** Level-triggered: from what is known now, report ownership of {@code v} and queue writes. */
+  private void evaluate(String v) {
+    long now = loop.nanoTime();
+    V1Lease l = vips.get(v);
+    Tombstone t = l == null ? tombstones.get(v) : null;
+    String holder = l != null ? Leases.holder(l) : t != null ? t.holder() : "";
+    String inc = l != null ? Leases.annotation(l, INCARNATION) : t != null ? t.incarnation() : null;
+    HolderState hs = holderState(holder, inc, now);
+    boolean want = candidacy.contains(v);
+
+    boolean mine = hs == HolderState.MINE && want && healthy && !closing && ownValid(now);
+    if (l != null || hs != HolderState.MINE) {
+      frozenDeadlines.remove(v);
+    } else if (mine) {
+      // Our Lease was deleted: keep the VIP only on the deadline we had, while we re-create it.
+      long frozen = frozenDeadlines.computeIfAbsent(v, k -> nodeDeadline);
+      mine = frozen - now > 0;
+      if (mine) {
+        loop.schedule(() -> evaluate(v), frozen - now);
+      }
+    }
+    report(v, mine, hs, want, now);
+    Optional<String> owner =
+        mine
+            ? Optional.of(node)
+            : (hs == HolderState.HELD || hs == HolderState.NEEDS_FENCE)
+                ? Optional.of(holder)
+                : Optional.empty();
+    reportOwner(v, owner);
+
+    if (phase != Phase.RUNNING || closing) {
+      return;
+    }
+    switch (hs) {
+      case MINE -> {
+        freeSince.remove(v);
+        if (l == null || !want) {
+          enqueue(new Key(false, v), true); // re-create a deleted Lease, or release
+        }
+      }
+      case NEEDS_FENCE -> {
+        freeSince.remove(v);
+        requestFence(holder);
+      }
+      case HELD -> freeSince.remove(v);
+      case FREE -> {
+        long since = freeSince.computeIfAbsent(v, k -> now);
+        if (want) {
+          if (!canAcquire(now)) {
+            acquireBlocked = true;
+          } else {
+            long due = placementDue(v, l, t, since, now);
+            if (due - now <= 0) {
+              enqueue(new Key(false, v), false);
+            } else {
+              wake(v, due, now);
+            }
+          }
+        } else if (l != null && holder.isEmpty()) {
+          long due = since + config.releasedLeaseGc().toNanos();
+          if (due - now <= 0) {
+            if (isGcNode(v, now)) {
+              enqueue(new Key(false, v), false);
+            }
+          } else {
+            wake(v, due, now);
+          }
+        }
+      }
+    }
+  }
+
+  /** When this node may take free VIP {@code v}: now if it is first in the placement order. */
+  private long placementDue(String v, V1Lease l, Tombstone t, long since, long now) {
+    String previous = l != null ? Leases.holder(l) : t != null ? t.holder() : null;
+    String declined = l != null ? Leases.annotation(l, Leases.RELEASED_BY) : null;
+    List<Candidate> cands = new ArrayList<>(eligiblePeers.size() + 1);
+    cands.add(new Candidate(node, true));
+    for (Peer p : eligiblePeers) {
+      if (p.node.equals(declined)) {
+        continue; // it let this VIP go on purpose
+      }
+      cands.add(new Candidate(p.node, candidacyStamp.equals(p.candidacy())));
+    }
+    List<Candidate> ranked = Placement.rank(v, cands, previous);
+    int rank = 0;
+    while (!ranked.get(rank).node().equals(node)) {
+      rank++;
+    }
+    if (rank == 0) {
+      return now;
+    }
+    boolean allCertain = true;
+    long base = since;
+    for (int i = 0; i < rank; i++) {
+      Candidate c = ranked.get(i);
+      if (!c.certain()) {
+        allCertain = false;
+      } else {
+        Peer p = peers.get(c.node());
+        if (p != null && p.lastProgress != Long.MIN_VALUE && p.lastProgress - base > 0) {
+          base = p.lastProgress;
+        }
+      }
+    }
+    return allCertain
+        ? base + rank * config.placementFallback().toNanos()
+        : since + rank * config.placementStagger().toNanos();
+  }
+
+  /** The node that garbage-collects a released Lease: first in rendezvous order of live nodes. */
+  private boolean isGcNode(String v, long now) {
+    if (!ownValid(now)) {
+      return false;
+    }
+    List<Candidate> cands = new ArrayList<>();
+    cands.add(new Candidate(node, true));
+    for (Peer p : peers.values()) {
+      if (!p.node.equals(node) && p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
+        cands.add(new Candidate(p.node, true));
+      }
+    }
+    return Placement.rank(v, cands, null).get(0).node().equals(node);
+  }
+
+  private void wake(String v, long due, long now) {
+    Long pending = wakeAt.get(v);
+    if (pending != null && pending - due <= 0 && pending - now > 0) {
+      return;
+    }
+    wakeAt.put(v, due);
+    loop.schedule(
+        () -> {
+          Long d = wakeAt.get(v);
+          if (d != null && d == due) {
+            wakeAt.remove(v);
+            evaluate(v);
+            pump();
+          }
+        },
+        due - now);
+  }
+
+  private void requestFence(String x) {
+    enqueue(new Key(true, x), true);
+  }
+
+  // =====================================================================================
+  // Reporting (loop → event thread)
+  // =====================================================================================
+
+  private void report(String v, boolean mine, HolderState hs, boolean want, long now) {
+    boolean was = announced.containsKey(v);
+    if (mine && !was) {
+      long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
+      announced.put(v, deadline);
+      deadlineView.put(v, frozenDeadlines.containsKey(v) ? deadline : FOLLOWS_NODE);
+      metrics.acquisitions.incrementAndGet();
+      logVip(
+          v,
+          () -> log.info("leaseAcquired vip={} deadlineInMs={}", v, (deadline - now) / 1_000_000));
+      emit(() -> listener.acquired(v, deadline));
+    } else if (!mine && was) {
+      announced.remove(v);
+      deadlineView.remove(v);
+      LossReason why;
+      if (closing) {
+        why = LossReason.SHUTDOWN;
+      } else if (!healthy) {
+        why = LossReason.UNHEALTHY;
+      } else if (!want) {
+        why = LossReason.CANDIDACY;
+      } else if (hs == HolderState.MINE) {
+        why = LossReason.DEADLINE;
+      } else if (dropReason != null && vips.get(v) != null && node.equals(holderOf(v))) {
+        why = dropReason;
+      } else {
+        why = LossReason.TAKEN;
+      }
+      metrics.losses.get(why).incrementAndGet();
+      logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
+      pendingLost.merge(v, 1, Integer::sum);
+      emit(
+          () -> {
+            listener.lost(v, why);
+          },
+          () -> lostDelivered(v));
+    } else if (mine && frozenDeadlines.containsKey(v)) {
+      deadlineView.put(v, frozenDeadlines.get(v));
+    } else if (mine) {
+      deadlineView.put(v, FOLLOWS_NODE);
+    }
+  }
+
+  private String holderOf(String v) {
+    V1Lease l = vips.get(v);
+    return l == null ? "" : Leases.holder(l);
+  }
+
+  private void reportOwner(String v, Optional<String> owner) {
+    Optional<String> before = reportedOwner.get(v);
+    if (owner.equals(before == null ? Optional.empty() : before)) {
+      if (owner.isEmpty() && before != null) {
+        reportedOwner.remove(v);
+      }
+      return;
+    }
+    if (owner.isPresent()) {
+      reportedOwner.put(v, owner);
+      ownerView.put(v, owner.get());
+    } else {
+      reportedOwner.remove(v);
+      ownerView.remove(v);
+    }
+    log.debug("ownerChanged node={} vip={} owner={}", node, v, owner.orElse("-"));
+    emit(() -> listener.ownerChanged(v, owner));
+  }
+
+  private void lostDelivered(String v) {
+    pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
+    if (pendingLost.isEmpty() && !ownWritten && !renewing) {
+      renewNow();
+    }
+    evaluate(v);
+    pump();
+  }
+
+  private void emit(Runnable call) {
+    emit(call, null);
+  }
+
+  /** Runs {@code call} on the event thread, then {@code after} back on the loop. */
+  private void emit(Runnable call, Runnable after) {
+    wiring
+        .events()
+        .execute(
+            () -> {
+              eventThread.compareAndSet(null, Thread.currentThread());
+              try {
+                call.run();
+              } catch (RuntimeException e) {
+                log.error("election listener failed", e);
+              }
+              if (after != null) {
+                loop.execute(after);
+              }
+            });
+  }
+
+  // =====================================================================================
+  // VIP Lease writes (loop → io pool → loop)
+  // =====================================================================================
+
+  private void enqueue(Key k, boolean isUrgent) {
+    if (queued.contains(k) || inflight.containsKey(k)) {
+      return;
+    }
+    queued.add(k);
+    (isUrgent ? urgent : normal).add(k);
+  }
+
+  private void pump() {
+    while (inflight.size() < config.apiConcurrency() && !(urgent.isEmpty() && normal.isEmpty())) {
+      Key k = urgent.isEmpty() ? normal.poll() : urgent.poll();
+      queued.remove(k);
+      Op op = k.fence() ? planFence(k) : planVip(k);
+      if (op == null) {
+        continue;
+      }
+      inflight.put(k, op);
+      wiring
+          .io()
+          .execute(
+              () -> {
+                V1Lease result = null;
+                ApiException error = null;
+                try {
+                  result = op.call().run(api);
+                } catch (ApiException e) {
+                  error = e;
+                } catch (RuntimeException e) {
+                  error = new ApiException(e);
+                }
+                V1Lease r = result;
+                ApiException err = error;
+                loop.execute(() -> onOpDone(op, r, err));
+              });
+    }
+  }
+
+  private Op planVip(Key k) {
+    String v = k.id();
+    long now = loop.nanoTime();
+    if (phase != Phase.RUNNING || closing) {
+      return null;
+    }
+    String name = VipAddress.parse(v).leaseName();
+    if (readBeforeWrite.remove(name)) {
+      return new Op(k, "read", name, a -> a.get(name));
+    }
+    V1Lease l = vips.get(v);
+    Tombstone t = l == null ? tombstones.get(v) : null;
+    String holder = l != null ? Leases.holder(l) : t != null ? t.holder() : "";
+    String inc = l != null ? Leases.annotation(l, INCARNATION) : t != null ? t.incarnation() : null;
+    HolderState hs = holderState(holder, inc, now);
+    boolean want = candidacy.contains(v);
+    OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
+    if (hs == HolderState.MINE) {
+      if (pendingLost.containsKey(v)) {
+        return null; // released after the listener heard lost(); lostDelivered re-evaluates
+      }
+      if (l == null) {
+        boolean keep = want && healthy && canHold(now);
+        V1Lease body = newVipLease(v, keep ? node : "", wall, null);
+        return new Op(k, keep ? "recreate" : "release", name, a -> a.create(body));
+      }
+      if (!want) {
+        V1Lease body = Leases.copy(l);
+        body.getSpec().holderIdentity(null);
+        body.getMetadata().getAnnotations().remove(INCARNATION);
+        body.getMetadata().getAnnotations().put(Leases.RELEASED_BY, node);
+        return new Op(k, "release", name, a -> a.replace(body));
+      }
+      return null;
+    }
+    if (hs != HolderState.FREE) {
+      return null;
+    }
+    if (want && canAcquire(now)) {
+      V1Lease body;
+      if (l == null) {
+        body = newVipLease(v, node, wall, null);
+        return new Op(k, "acquire", name, a -> a.create(body));
+      }
+      body = Leases.copy(l);
+      int transitions =
+          body.getSpec().getLeaseTransitions() == null ? 0 : body.getSpec().getLeaseTransitions();
+      if (!node.equals(Leases.holder(l))) {
+        transitions++;
+      }
+      body.getSpec()
+          .holderIdentity(node)
+          .acquireTime(wall)
+          .renewTime(wall)
+          .leaseDurationSeconds(leaseSeconds())
+          .leaseTransitions(transitions);
+      body.getMetadata().getAnnotations().put(INCARNATION, incarnation);
+      body.getMetadata().getAnnotations().put(Leases.VIP, v);
+      body.getMetadata().getAnnotations().remove(Leases.RELEASED_BY);
+      return new Op(k, "acquire", name, a -> a.replace(body));
+    }
+    if (!want && l != null && holder.isEmpty() && isGcNode(v, now)) {
+      String rv = Leases.resourceVersion(l);
+      return new Op(
+          k,
+          "gc",
+          name,
+          a -> {
+            a.delete(name, rv);
+            return null;
+          });
+    }
+    return null;
+  }
+
+  private boolean canHold(long now) {
+    return !closing && ownValid(now);
+  }
+
+  private V1Lease newVipLease(String v, String holder, OffsetDateTime wall, Integer transitions) {
+    V1Lease body =
+        Leases.newLease(config.namespace(), VipAddress.parse(v).leaseName(), Leases.KIND_VIP);
+    body.getMetadata().getAnnotations().put(Leases.VIP, v);
+    if (!holder.isEmpty()) {
+      body.getMetadata().getAnnotations().put(INCARNATION, incarnation);
+      body.getSpec().holderIdentity(holder).acquireTime(wall).renewTime(wall);
+    }
+    body.getSpec().leaseDurationSeconds(leaseSeconds()).leaseTransitions(transitions);
+    return body;
+  }
+
+  private Op planFence(Key k) {
+    String x = k.id();
+    long now = loop.nanoTime();
+    Peer p = peers.get(x);
+    if (phase != Phase.RUNNING || closing || p == null || !lapsed(p, now) || p.fenced()) {
+      return null;
+    }
+    if (!apiHealthy(now)) {
+      // Our own renewal is stuck: what looks like their silence may be the API server's.
+      if (!fenceRetryPosted) {
+        fenceRetryPosted = true;
+        loop.schedule(
+            () -> {
+              fenceRetryPosted = false;
+              fullPass();
+            },
+            config.retryInterval().toNanos());
+      }
+      return null;
+    }
+    String name = Leases.nodeLeaseName(x);
+    if (readBeforeWrite.remove(name)) {
+      return new Op(k, "read", name, a -> a.get(name));
+    }
+    if (p.present()) {
+      V1Lease body = Leases.copy(p.lease);
+      body.getMetadata().getAnnotations().put(Leases.FENCED_BY, node);
+      return new Op(k, "fence", name, a -> a.replace(body));
+    }
+    V1Lease body = Leases.newLease(config.namespace(), name, Leases.KIND_NODE);
+    body.getMetadata().getAnnotations().put(Leases.NODE, x);
+    body.getMetadata().getAnnotations().put(Leases.FENCED_BY, node);
+    if (p.referencedIncarnation != null) {
+      body.getMetadata().getAnnotations().put(INCARNATION, p.referencedIncarnation);
+    }
+    body.getSpec().holderIdentity(x).leaseDurationSeconds(leaseSeconds());
+    return new Op(k, "fence", name, a -> a.create(body));
+  }
+
+  private void onOpDone(Op op, V1Lease result, ApiException error) {
+    inflight.remove(op.key());
+    long now = loop.nanoTime();
+    if (error == null) {
+      switch (op.kind()) {
+        case "gc" -> {
+          String v = op.key().id();
+          log.info("releasedLeaseDeleted vip={}", v);
+          V1Lease l = vips.remove(v);
+          if (l != null) {
+            tombstones.remove(v);
+            freeSince.remove(v);
+          }
+          evaluate(v);
+        }
+        case "fence" -> {
+          metrics.fences.incrementAndGet();
+          log.warn("nodeFenced node={} peer={}", node, op.key().id());
+          applyNodeLease(result, now);
+        }
+        default -> {
+          if ("release".equals(op.kind())) {
+            metrics.releases.incrementAndGet();
+            logVip(op.key().id(), () -> log.info("leaseReleased vip={}", op.key().id()));
+          }
+          if (result != null) {
+            if (Leases.isNodeLease(result)) {
+              applyNodeLease(result, now);
+            } else {
+              applyVipLease(result, now, true);
+            }
+          }
+        }
+      }
+    } else if (error.getCode() == 409) {
+      metrics.conflicts.incrementAndGet();
+      log.debug("leaseConflict node={} lease={} op={}", node, op.leaseName(), op.kind());
+      readBeforeWrite.add(op.leaseName());
+      enqueue(op.key(), true);
+    } else if (error.getCode() == 404) {
+      if (op.key().fence()) {
+        Peer p = peers.get(op.key().id());
+        if (p != null && p.present()) {
+          removeNode(p.node, null, now);
+        }
+      } else {
+        removeVip(op.key().id(), null, false);
+      }
+      if (op.key().fence()) {
+        fullPass();
+      } else {
+        evaluate(op.key().id());
+      }
+    } else {
+      metrics.apiErrors.incrementAndGet();
+      log.warn(
+          "leaseWriteFailed node={} lease={} op={} code={} error={}",
+          node,
+          op.leaseName(),
+          op.kind(),
+          error.getCode(),
+          shortError(error));
+      if (op.key().fence()) {
+        loop.schedule(this::fullPass, config.retryInterval().toNanos());
+      } else {
+        String v = op.key().id();
+        loop.schedule(
+            () -> {
+              evaluate(v);
+              pump();
+            },
+            config.retryInterval().toNanos());
+      }
+    }
+    if (!op.key().fence() && error == null) {
+      evaluate(op.key().id()); // events for this VIP that arrived meanwhile were not acted on
+    }
+    pump();
+  }
+
+  // =====================================================================================
+  // Liveness Lease (loop → liveness thread → loop)
+  // =====================================================================================
+
+  /** After the first list: take over this node's liveness Lease from any earlier process. */
+  private void startClaim() {
+    long now = loop.nanoTime();
+    phase = Phase.CLAIMING;
+    Peer self = peers.get(node);
+    if (self == null || self.lease == null) {
+      own = null;
+      phase = Phase.STARTING;
+      renewNow();
+      return;
+    }
+    V1Lease l = self.lease;
+    String inc = Leases.annotation(l, INCARNATION);
+    boolean gone =
+        myIncarnations.contains(inc)
+            || Peer.isFenced(l)
+            || Leases.STATE_STOPPED.equals(Leases.annotation(l, Leases.STATE))
+            || lapsed(self, now);
+    if (gone) {
+      own = l;
+      phase = Phase.STARTING;
+      renewNow();
+      return;
+    }
+    long wait = lapseAt(self) - now;
+    log.info(
+        "nodeLeaseClaimWait node={} previousIncarnation={} waitMs={}: an earlier elector may still"
+            + " act on it",
+        node,
+        inc,
+        wait / 1_000_000);
+    loop.schedule(
+        () -> {
+          if (phase == Phase.CLAIMING && !closing) {
+            startClaim();
+          }
+        },
+        wait);
+  }
+
+  private void renewNow() {
+    nextRenewAt = loop.nanoTime();
+    renew();
+  }
+
+  private void renew() {
+    long now = loop.nanoTime();
+    if (renewing || phase == Phase.NEW || phase == Phase.SYNCING || phase == Phase.CLAIMING) {
+      return;
+    }
+    if (phase == Phase.CLOSED) {
+      return;
+    }
+    if (closing && !ownEverWritten) {
+      return;
+    }
+    if (now - nextRenewAt < 0) {
+      return;
+    }
+    if (!ownWritten && !pendingLost.isEmpty()) {
+      return; // a bulk release: written after the listener heard lost() for every VIP
+    }
+    V1Lease body = ownBody();
+    boolean create = own == null;
+    String incSent = incarnation;
+    renewing = true;
+    renewSentAt = now;
+    wiring
+        .liveness()
+        .execute(
+            () -> {
+              try {
+                V1Lease r = create ? api.create(body) : api.replace(body);
+                loop.execute(() -> onRenewed(now, incSent, r));
+              } catch (ApiException e) {
+                loop.execute(() -> onRenewFailed(now, e));
+              } catch (RuntimeException e) {
+                loop.execute(() -> onRenewFailed(now, new ApiException(e)));
+              }
+            });
+  }
+
+  private V1Lease ownBody() {
+    V1Lease b =
+        own != null
+            ? Leases.copy(own)
+            : Leases.newLease(config.namespace(), ownLeaseName, Leases.KIND_NODE);
+    OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
+    b.getSpec().holderIdentity(node).leaseDurationSeconds(leaseSeconds()).renewTime(wall);
+    if (b.getSpec().getAcquireTime() == null || !ownWritten) {
+      b.getSpec().acquireTime(wall);
+    }
+    Map<String, String> a = b.getMetadata().getAnnotations();
+    a.put(Leases.NODE, node);
+    a.put(INCARNATION, incarnation);
+    a.put(Leases.ELIGIBLE, Boolean.toString(healthy && !closing));
+    a.put(Leases.STATE, closing ? Leases.STATE_STOPPED : Leases.STATE_RUNNING);
+    a.put(Leases.DURATION_MS, Long.toString(config.leaseDuration().toMillis()));
+    a.put(Leases.CANDIDACY, candidacyStamp);
+    a.remove(Leases.FENCED_BY);
+    b.getMetadata().putLabelsItem(Leases.MANAGED_BY, Leases.MANAGED_BY_VALUE);
+    b.getMetadata().putLabelsItem(Leases.KIND, Leases.KIND_NODE);
+    return b;
+  }
+
+  private void onRenewed(long sent, String incSent, V1Lease r) {
+    renewing = false;
+    ownEverWritten = true;
+    long now = loop.nanoTime();
+    metrics.renewals.incrementAndGet();
+    if (own == null || !Leases.newer(own, r)) {
+      own = r;
+    }
+    boolean wasValid = ownValid(now);
+    boolean recovered = renewFailedSinceOk || now - sent > durationNanos / 4;
+    boolean hadFailed = renewFailedSinceOk;
+    lastRenewOk = true;
+    renewFailedSinceOk = false;
+    metrics.apiHealthy = true;
+    if (incSent.equals(incarnation)) {
+      ownWritten = true;
+      long d = config.deadlineAfter(sent);
+      if (d - nodeDeadline > 0 || nodeDeadline == Long.MIN_VALUE) {
+        nodeDeadline = d;
+        nodeDeadlineView = d;
+      }
+      loop.schedule(this::deadlineCheck, Math.max(0, nodeDeadline - now));
+    }
+    if (closing) {
+      if (incSent.equals(incarnation)) {
+        log.info("nodeLeaseReleased node={} incarnation={}", node, incarnation);
+        phase = Phase.CLOSED;
+        closeDone.countDown();
+      } else {
+        renewNow();
+      }
+      return;
+    }
+    if (phase == Phase.STARTING && ownWritten) {
+      phase = Phase.RUNNING;
+      runningSince = now;
+      log.info("nodeLeaseClaimed node={} incarnation={}", node, incarnation);
+      loop.schedule(this::fullPass, config.startupGrace().toNanos());
+    }
+    if (recovered) {
+      resyncAt = now;
+      if (hadFailed) {
+        log.info("livenessRecovered node={}", node);
+        wiring.watch().reconnect();
+      }
+    }
+    nextRenewAt = sent + config.renewInterval().toNanos();
+    loop.schedule(this::renew, Math.max(0, nextRenewAt - now));
+    if (!ownWritten) {
+      renewNow(); // a bump happened while this renewal was in flight
+      return;
+    }
+    if (!wasValid || recovered || acquireBlocked) {
+      acquireBlocked = false;
+      refreshPeers(now);
+      fullPass();
+    }
+    if (wasValid && !announced.isEmpty()) {
+      Set<String> renewedVips = new HashSet<>();
+      for (String v : announced.keySet()) {
+        if (!frozenDeadlines.containsKey(v)) {
+          announced.put(v, nodeDeadline);
+          renewedVips.add(v);
+        }
+      }
+      long d = nodeDeadline;
+      Set<String> frozen = Set.copyOf(renewedVips);
+      emit(() -> listener.renewedAll(frozen, d));
+    }
+  }
+
+  private void onRenewFailed(long sent, ApiException e) {
+    renewing = false;
+    long now = loop.nanoTime();
+    int code = e.getCode();
+    if (code == 409) {
+      metrics.conflicts.incrementAndGet();
+      readOwn();
+      return;
+    }
+    if (code == 404) {
+      log.warn("nodeLeaseMissing node={}: re-creating it", node);
+      own = null;
+      renewNow();
+      return;
+    }
+    metrics.renewalFailures.incrementAndGet();
+    metrics.apiErrors.incrementAndGet();
+    if (!renewFailedSinceOk) {
+      log.warn(
+          "livenessRenewFailed node={} code={} error={} deadlineInMs={}",
+          node,
+          code,
+          shortError(e),
+          ownWritten ? (nodeDeadline - now) / 1_000_000 : -1);
+    }
+    lastRenewOk = false;
+    renewFailedSinceOk = true;
+    metrics.apiHealthy = false;
+    nextRenewAt = Math.max(now, sent + config.retryInterval().toNanos());
+    loop.schedule(this::renew, Math.max(0, nextRenewAt - now));
+  }
+
+  private void readOwn() {
+    renewing = true;
+    wiring
+        .liveness()
+        .execute(
+            () -> {
+              try {
+                V1Lease r = api.get(ownLeaseName);
+                loop.execute(() -> onOwnRead(r));
+              } catch (ApiException e) {
+                loop.execute(() -> onOwnReadFailed(e));
+              } catch (RuntimeException e) {
+                loop.execute(() -> onOwnReadFailed(new ApiException(e)));
+              }
+            });
+  }
+
+  private void onOwnRead(V1Lease r) {
+    renewing = false;
+    applyNodeLease(r, loop.nanoTime());
+    if (own == null || Leases.newer(r, own) || Objects.equals(Leases.resourceVersion(r), null)) {
+      own = r;
+    }
+    if (phase != Phase.CLAIMING) {
+      renewNow();
+    }
+  }
+
+  private void onOwnReadFailed(ApiException e) {
+    renewing = false;
+    if (e.getCode() == 404) {
+      own = null;
+      renewNow();
+      return;
+    }
+    onRenewFailed(loop.nanoTime(), e);
+  }
+
+  /** Our liveness Lease as seen by the watch or a read: fenced, superseded, or just newer. */
+  private void onOwnObserved(V1Lease l) {
+    if (phase == Phase.NEW || phase == Phase.SYNCING || phase == Phase.CLAIMING) {
+      return; // startClaim decides
+    }
+    String inc = Leases.annotation(l, INCARNATION);
+    if (own != null && !Leases.newer(l, own)) {
+      return;
+    }
+    if (inc != null && !myIncarnations.contains(inc)) {
+      log.error(
+          "nodeLeaseSuperseded node={} foreignIncarnation={}: another elector runs with this node"
+              + " name; dropping every VIP and waiting for it to lapse",
+          node,
+          inc);
+      own = l;
+      bump(LossReason.SUPERSEDED);
+      fullPass();
+      phase = Phase.CLAIMING;
+      startClaimLater();
+      return;
+    }
+    if (Peer.isFenced(l) && incarnation.equals(inc)) {
+      log.warn(
+          "nodeLeaseFenced node={} by={}: a peer saw no renewal for a lease duration; starting"
+              + " over",
+          node,
+          Leases.annotation(l, Leases.FENCED_BY));
+      own = l;
+      bump(LossReason.FENCED);
+      fullPass();
+      renewNow();
+      return;
+    }
+    own = l;
+  }
+
+  private void startClaimLater() {
+    Peer self = peers.get(node);
+    long now = loop.nanoTime();
+    long wait = self == null ? 0 : Math.max(0, lapseAt(self) - now);
+    loop.schedule(
+        () -> {
+          if (phase == Phase.CLAIMING && !closing) {
+            startClaim();
+          }
+        },
+        wait);
+  }
+
+  /** Drops every VIP at once: a new incarnation voids every VIP Lease held under the old one. */
+  private void bump(LossReason why) {
+    String previous = incarnation;
+    incarnation = newIncarnation();
+    ownWritten = false;
+    dropReason = why;
+    log.info(
+        "incarnationChanged node={} from={} to={} reason={}", node, previous, incarnation, why);
+    evaluateAll();
+  }
+
+  private void deadlineCheck() {
+    long now = loop.nanoTime();
+    if (ownWritten && nodeDeadline - now <= 0) {
+      metrics.apiHealthy = false;
+    }
+    if (ownWritten && nodeDeadline - now <= 0 && !announced.isEmpty()) {
+      log.warn(
+          "deadlineExpired node={} owned={}: no renewal landed in time; letting go",
+          node,
+          announced.size());
+      refreshPeers(now);
+      evaluateAll();
+      pump();
+    }
+  }
+
+  // =====================================================================================
+  // Helpers
+  // =====================================================================================
+
+  private String newIncarnation() {
+    String inc = wiring.incarnations().get();
+    myIncarnations.add(inc);
+    return inc;
+  }
+
+  private int leaseSeconds() {
+    return (int) Math.max(1, (config.leaseDuration().toMillis() + 999) / 1000);
+  }
+
+  /** Candidacy fingerprint: peers with the same one compete for exactly the same VIPs. */
+  static String stamp(Set<String> vips) {
+    return vips.size()
+        + ":"
+        + Leases.sha256Hex(String.join(",", new TreeSet<>(vips))).substring(0, 16);
+  }
+
+  private static String shortError(ApiException e) {
+    String m = e.getMessage();
+    if (m == null && e.getCause() != null) {
+      m = e.getCause().toString();
+    }
+    return m == null ? "?" : m.length() > 200 ? m.substring(0, 200) : m;
+  }
+
+  private static void logVip(String vip, Runnable logCall) {
+    try (var a = MDC.putCloseable("vip", vip);
+        var b = MDC.putCloseable("lease", VipAddress.parse(vip).leaseName())) {
+      logCall.run();
+    }
+  }
+
+  /** Counters (any thread) and gauges (written by the loop). */
+  private static final class Metrics {
+    final AtomicLong acquisitions = new AtomicLong();
+    final Map<LossReason, AtomicLong> losses = new EnumMap<>(LossReason.class);
+    final AtomicLong releases = new AtomicLong();
+    final AtomicLong fences = new AtomicLong();
+    final AtomicLong conflicts = new AtomicLong();
+    final AtomicLong apiErrors = new AtomicLong();
+    final AtomicLong renewals = new AtomicLong();
+    final AtomicLong renewalFailures = new AtomicLong();
+    final AtomicLong watchRestarts = new AtomicLong();
+    volatile int knownVips;
+    volatile int candidateVips;
+    volatile int liveNodes;
+    volatile int eligibleNodes;
+    volatile boolean apiHealthy = true;
+
+    Metrics() {
+      for (LossReason r : LossReason.values()) {
+        losses.put(r, new AtomicLong());
+      }
+    }
+  }
+}

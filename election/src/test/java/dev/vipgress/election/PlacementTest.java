@@ -1,0 +1,59 @@
+package dev.vipgress.election;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vipgress.election.Placement.Candidate;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PlacementTest {
+  private static final List<Candidate> THREE =
+      List.of(
+          new Candidate("node1", true), new Candidate("node2", true), new Candidate("node3", true));
+
+  @Test
+  void orderIsTheSameWhateverTheInputOrder() {
+    List<Candidate> reversed = List.of(THREE.get(2), THREE.get(1), THREE.get(0));
+    for (String vip : FakeCluster.vips(100)) {
+      assertEquals(Placement.rank(vip, THREE, null), Placement.rank(vip, reversed, null));
+    }
+  }
+
+  @Test
+  void spreadsEvenly() {
+    for (int n : new int[] {1_000, 10_000}) {
+      Map<String, Integer> count = new HashMap<>();
+      for (String vip : FakeCluster.vips(n)) {
+        count.merge(Placement.rank(vip, THREE, null).get(0).node(), 1, Integer::sum);
+      }
+      double share = n / 3.0;
+      for (int c : count.values()) {
+        assertTrue(Math.abs(c - share) / share < 0.08, n + " VIPs: " + count);
+      }
+    }
+  }
+
+  @Test
+  void removingANodeMovesOnlyItsVips() {
+    List<Candidate> two = List.of(THREE.get(0), THREE.get(2));
+    for (String vip : FakeCluster.vips(2000)) {
+      String before = Placement.rank(vip, THREE, null).get(0).node();
+      String after = Placement.rank(vip, two, null).get(0).node();
+      if (!before.equals("node2")) {
+        assertEquals(before, after, vip);
+      }
+    }
+  }
+
+  @Test
+  void previousHolderComesFirst() {
+    for (String vip : FakeCluster.vips(50)) {
+      assertEquals("node3", Placement.rank(vip, THREE, "node3").get(0).node());
+      assertEquals(
+          Placement.rank(vip, THREE, null), Placement.rank(vip, THREE, "gone"), "unknown holder");
+    }
+  }
+}
