@@ -40,8 +40,8 @@ public final class ConntrackCleanup {
           out.add(cmd(f, "-d", v));
         }
       }
-      Set<String> steered = pods(before, "steer" + f.suffix);
-      Set<String> snatted = pods(after, "snat" + f.suffix);
+      Set<String> steered = NftRenderer.pods(before, "steer" + f.suffix);
+      Set<String> snatted = NftRenderer.pods(after, "snat" + f.suffix);
       for (String p : steered) {
         if (snatted.contains(p)) {
           out.add(cmd(f, "-s", p));
@@ -49,14 +49,6 @@ public final class ConntrackCleanup {
       }
     }
     return out;
-  }
-
-  private static Set<String> pods(TableState t, String map) {
-    Set<String> s = new TreeSet<>(t.get(map).keySet());
-    for (String k : t.get(map + "s").keySet()) {
-      s.add(k.substring(0, k.indexOf(' ')));
-    }
-    return s;
   }
 
   private static List<String> cmd(Family f, String flag, String addr) {

@@ -191,7 +191,7 @@ public final class NftBackend implements AutoCloseable {
         });
     listing =
         new NftListing(
-            plan.table().withOwned(live),
+            plan.table().withOwned(live).withHeld(NftRenderer.heldAfter(from, plan.table())),
             listing.sets().isEmpty() || rebuild ? allNames() : listing.sets(),
             renderer.ruleCounts(),
             Set.of("fence; " + renderer.fingerprint()));
@@ -419,8 +419,7 @@ public final class NftBackend implements AutoCloseable {
 
   private static Set<String> allNames() {
     Set<String> s = new HashSet<>(TableState.TRACKED);
-    s.add("owned4");
-    s.add("owned6");
+    s.addAll(List.of("owned4", "owned6", "held4", "held6"));
     return s;
   }
 

@@ -25,6 +25,9 @@ import java.util.TreeSet;
  *   <li>{@code egress_snat} (nat, srcnat - 10): backend pod → VIP.
  *   <li>{@code postrouting} (filter, srcnat + 10): drops packets SNATed to a VIP past its deadline
  *       and backend packets about to leave with the pod IP (fail closed).
+ *   <li>{@code forward} (filter): drops packets of backends this node released that their node
+ *       still sends here (it has not yet learnt the new owner), instead of forwarding them with the
+ *       pod IP.
  * </ul>
  */
 public final class NftRenderer {
@@ -68,6 +71,7 @@ public final class NftRenderer {
       l.add("add set " + t + " cluster" + s + " { type " + ty + "; flags interval; }");
       l.add("add set " + t + " vips" + s + " { type " + ty + "; }");
       l.add("add set " + t + " owned" + s + " { type " + ty + "; flags timeout; }");
+      l.add("add set " + t + " held" + s + " { type " + ty + "; flags timeout; }");
       l.add("add map " + t + " snat" + s + " { type " + ty + " : " + ty + "; }");
       l.add(
           "add map "
@@ -98,6 +102,7 @@ public final class NftRenderer {
     chain(l, "steer_snat", "nat", "postrouting", "srcnat - 20");
     chain(l, "egress_snat", "nat", "postrouting", "srcnat - 10");
     chain(l, "postrouting", "filter", "postrouting", "srcnat + 10");
+    chain(l, "forward", "filter", "forward", "filter");
     for (Family f : Family.values()) {
       String p = f.nftProto;
       String s = f.suffix;
@@ -194,6 +199,31 @@ public final class NftRenderer {
               + " == 0 drop",
           "fail closed: never with the pod IP");
     }
+    if (!config.uplinks().isEmpty()) {
+      String uplinks =
+          config.uplinks().stream()
+              .map(u -> "\"" + u + "\"")
+              .collect(java.util.stream.Collectors.joining(", ", "{ ", " }"));
+      for (Family f : Family.values()) {
+        String p = f.nftProto;
+        String s = f.suffix;
+        rule(
+            l,
+            "forward",
+            "iifname "
+                + uplinks
+                + " "
+                + p
+                + " saddr @held"
+                + s
+                + " "
+                + p
+                + " daddr != @cluster"
+                + s
+                + " drop",
+            "fail closed: backends released here, not yet steered away by their node");
+      }
+    }
     return l;
   }
 
@@ -264,6 +294,7 @@ public final class NftRenderer {
       chunked(l, "add element " + t() + " " + name, add);
     }
     l.addAll(owned(ownedTimeoutsMs, allVips));
+    l.addAll(held(current, desired));
     return l;
   }
 
@@ -284,6 +315,68 @@ public final class NftRenderer {
       }
     }
     return l;
+  }
+
+  /**
+   * Backends this node stops SNATing without steering them: until their own node steers them to the
+   * new owner, their forwarded packets are dropped here rather than sent with the pod IP.
+   */
+  List<String> held(TableState current, TableState desired) {
+    List<String> l = new ArrayList<>();
+    for (Family f : Family.values()) {
+      Set<String> gone = heldGone(current, desired, f);
+      Set<String> back = heldBack(current, desired, f);
+      // a pod SNATed here again leaves the hold (add first: delete of a missing element fails)
+      List<String> backList = new ArrayList<>(back);
+      chunked(l, "add element " + t() + " held" + f.suffix, backList);
+      chunked(l, "delete element " + t() + " held" + f.suffix, backList);
+      List<String> items = new ArrayList<>();
+      for (String p : gone) {
+        items.add(p + " timeout " + config.releaseHold().toMillis() + "ms");
+      }
+      chunked(l, "add element " + t() + " held" + f.suffix, items);
+    }
+    return l;
+  }
+
+  /** Pods this transaction stops SNATing without steering them. */
+  static Set<String> heldGone(TableState current, TableState desired, Family f) {
+    Set<String> gone = pods(current, "snat" + f.suffix);
+    gone.removeAll(pods(desired, "snat" + f.suffix));
+    gone.removeAll(pods(desired, "steer" + f.suffix));
+    return gone;
+  }
+
+  /** Held pods this transaction SNATs or steers again. */
+  static Set<String> heldBack(TableState current, TableState desired, Family f) {
+    Set<String> back = new TreeSet<>();
+    for (String p : current.held()) {
+      if (Family.of(Addresses.parse(p)) == f
+          && (pods(desired, "snat" + f.suffix).contains(p)
+              || pods(desired, "steer" + f.suffix).contains(p))) {
+        back.add(p);
+      }
+    }
+    return back;
+  }
+
+  /** The held pods after a transaction from {@code current} to {@code desired}. */
+  static Set<String> heldAfter(TableState current, TableState desired) {
+    Set<String> h = new TreeSet<>(current.held());
+    for (Family f : Family.values()) {
+      h.removeAll(heldBack(current, desired, f));
+      h.addAll(heldGone(current, desired, f));
+    }
+    return h;
+  }
+
+  /** The pod addresses in a map and its scoped twin. */
+  static Set<String> pods(TableState t, String map) {
+    Set<String> s = new TreeSet<>(t.get(map).keySet());
+    for (String k : t.get(map + "s").keySet()) {
+      s.add(k.substring(0, k.indexOf(' ')));
+    }
+    return s;
   }
 
   /** Removes the whole table. */

@@ -16,9 +16,13 @@ import java.util.TreeSet;
  * @param present whether the table exists at all
  * @param elements set or map name → key → value
  * @param owned VIPs currently in the {@code owned4}/{@code owned6} sets (not yet expired)
+ * @param held pods in the {@code held4}/{@code held6} sets (released backends; may have expired)
  */
 public record TableState(
-    boolean present, SortedMap<String, SortedMap<String, String>> elements, Set<String> owned) {
+    boolean present,
+    SortedMap<String, SortedMap<String, String>> elements,
+    Set<String> owned,
+    Set<String> held) {
 
   /** The sets and maps whose elements {@link TableState} tracks, in render order. */
   static final java.util.List<String> TRACKED =
@@ -45,6 +49,12 @@ public record TableState(
     }
     elements = Collections.unmodifiableSortedMap(copy);
     owned = Collections.unmodifiableSet(new TreeSet<>(owned));
+    held = Collections.unmodifiableSet(new TreeSet<>(held));
+  }
+
+  public TableState(
+      boolean present, SortedMap<String, SortedMap<String, String>> elements, Set<String> owned) {
+    this(present, elements, owned, Set.of());
   }
 
   public static TableState absent() {
@@ -66,6 +76,11 @@ public record TableState(
 
   /** A copy with different owned VIPs. */
   TableState withOwned(Set<String> o) {
-    return new TableState(present, elements, o);
+    return new TableState(present, elements, o, held);
+  }
+
+  /** A copy with different held pods. */
+  TableState withHeld(Set<String> h) {
+    return new TableState(present, elements, owned, h);
   }
 }
