@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from . import common, procs
+from . import common, kube, procs
 
 ACTIONS = ["start", "stop", "kill", "freeze", "thaw", "logs"]
 REPO = os.path.dirname(common.LABDIR)
@@ -82,6 +82,7 @@ def start(st, node, config=None, timeout=60):
         cfg = common.path("speaker.yaml")
         if not os.path.exists(cfg):
             common.write_file(cfg, DEFAULT_CONFIG)
+    kube.ensure_namespace(kube.Api(st), "vipgress-system")   # the deploy manifest makes it in a cluster
     os.makedirs(common.path("jna"), exist_ok=True)
     argv = [_java(), "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx256m",
             "-Dorg.pcap4j.core.pcapLibName=" + _libpcap(), "-Djna.tmpdir=" + common.path("jna"),

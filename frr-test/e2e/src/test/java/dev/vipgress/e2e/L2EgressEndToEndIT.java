@@ -1,0 +1,296 @@
+package dev.vipgress.e2e;
+
+import static dev.vipgress.e2e.Cluster.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vipgress.lab.Lab;
+import dev.vipgress.lab.LabExtension;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The whole mission in L2 mode, in the lab: speakers on every node, a labelled Service with
+ * backends on two nodes, a non-backend pod beside them, a CNI-style masquerade on every node.
+ */
+@ExtendWith(LabExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class L2EgressEndToEndIT {
+  static final String NS = "e2e";
+  static final String VIP = "192.168.100.200";
+  static final Map<String, String> LABELS =
+      Map.of("vipgress.dev/announce", "l2", "vipgress.dev/egress", "true");
+  static final Duration CONVERGE = Duration.ofSeconds(20);
+
+  static Lab lab;
+  static Cluster cluster;
+  static final List<Process> servers = new ArrayList<>();
+
+  @BeforeAll
+  static void setUp(Lab l) throws Exception {
+    lab = l;
+    cluster = new Cluster(lab);
+    lab.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true");
+    new CoreV1Api(lab.apiClient())
+        .createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(NS)))
+        .execute();
+    int nodes = lab.status().path("nodes").asInt();
+    for (int i = 1; i <= nodes; i++) {
+      cniMasquerade("node" + i, i, true);
+      lab.cli(Duration.ofMinutes(1), "speaker", "start", "node" + i).orThrow("speaker start");
+    }
+    pod("web-1", "node1", "web");
+    pod("web-2", "node2", "web");
+    pod("other", "node2", "other");
+    cluster.createService(NS, "web", "web", LABELS, VIP);
+    await("an owner for " + VIP, CONVERGE, () -> owner(), Optional::isPresent);
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (lab == null) {
+      return;
+    }
+    servers.forEach(Process::destroy);
+    cluster.deleteService(NS, "web");
+    for (String p : List.of("web-1", "web-2", "web-2b", "web-3", "other")) {
+      lab.cli("pod", "delete", NS + "/" + p);
+    }
+    int nodes = lab.status().path("nodes").asInt();
+    for (int i = 1; i <= nodes; i++) {
+      lab.cli(Duration.ofSeconds(30), "speaker", "stop", "node" + i);
+      cniMasquerade("node" + i, i, false);
+    }
+    lab.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false");
+  }
+
+  /** What a CNI does: pods leave with the node IP unless something binds first. */
+  static void cniMasquerade(String node, int i, boolean on) {
+    if (on) {
+      lab.execOk(
+          node,
+          "nft",
+          "add table ip vgtest_cni; add chain ip vgtest_cni post { type nat hook postrouting priority srcnat; };"
+              + " add rule ip vgtest_cni post ip saddr 10.244."
+              + i
+              + ".0/24 ip daddr != 10.244.0.0/16 masquerade");
+    } else {
+      lab.exec(node, "nft", "delete", "table", "ip", "vgtest_cni");
+    }
+  }
+
+  static String pod(String name, String node, String app) {
+    String ip = lab.createPod(NS + "/" + name, node, "app=" + app);
+    servers.add(
+        lab.spawn(
+            NS + "/" + name,
+            "python3",
+            lab.repoRoot().resolve("frr-test/echo-server.py").toString()));
+    return ip;
+  }
+
+  static Optional<String> owner() {
+    try {
+      return cluster.owner(NS, "web");
+    } catch (Exception e) {
+      return Optional.empty();
+    }
+  }
+
+  static String nodeIp(String node) {
+    return lab.ipv4(node);
+  }
+
+  static String nodeOf(String pod) {
+    var it = lab.status().path("slots").fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      if ((NS + "/" + pod).equals(e.getValue().path("pod").asText(null))) {
+        return e.getValue().path("node").asText();
+      }
+    }
+    throw new IllegalStateException("no slot for pod " + pod);
+  }
+
+  @Test
+  @Order(1)
+  void backendsOnTwoNodesLeaveAsTheVipAndTheNonBackendAsItsNode() {
+    await(
+        "web-1 seen as the VIP",
+        CONVERGE,
+        () -> cluster.seenAs(NS + "/web-1"),
+        ip -> ip.equals(Optional.of(VIP)));
+    await(
+        "web-2 seen as the VIP",
+        CONVERGE,
+        () -> cluster.seenAs(NS + "/web-2"),
+        ip -> ip.equals(Optional.of(VIP)));
+    assertEquals(
+        Optional.of(nodeIp("node2")),
+        cluster.seenAs(NS + "/other"),
+        "non-backend pod keeps the CNI's egress");
+    JsonNode st = cluster.speakerStatus(owner().orElseThrow());
+    assertEquals(VIP, st.path("vips").path(0).path("vip").asText(), st.toString());
+    assertTrue(st.path("vips").path(0).path("ownedHere").asBoolean(), st.toString());
+  }
+
+  @Test
+  @Order(2)
+  void ingressThroughKubeProxyWhileEgressUsesTheVipAtTheSameOwner() {
+    String body =
+        await(
+            "ext reaches VIP:80",
+            CONVERGE,
+            () ->
+                lab.exec("ext", "curl", "-s", "--max-time", "2", "http://" + VIP + ":80/").stdout(),
+            s -> s.startsWith("peer="));
+    assertTrue(body.startsWith("peer="), body);
+    // and egress still leaves as the VIP from both backends, at the same time
+    assertEquals(Optional.of(VIP), cluster.seenAs(NS + "/web-1"));
+    assertEquals(Optional.of(VIP), cluster.seenAs(NS + "/web-2"));
+    assertTrue(
+        lab.exec("ext", "curl", "-s", "--max-time", "2", "http://" + VIP + ":80/")
+            .stdout()
+            .startsWith("peer="));
+  }
+
+  @Test
+  @Order(3)
+  void crashOfTheOwnerMovesIngressAndEgressAndKeepsTheFlow() throws Exception {
+    moveOwner("kill");
+  }
+
+  @Test
+  @Order(4)
+  void gracefulHandoverMovesIngressAndEgressAndKeepsTheFlow() throws Exception {
+    moveOwner("stop");
+  }
+
+  private void moveOwner(String how) throws Exception {
+    String old = owner().orElseThrow();
+    String remote = nodeOf("web-1").equals(old) ? "web-2" : "web-1";
+    Process flow =
+        lab.spawn(
+            NS + "/" + remote,
+            "python3",
+            lab.repoRoot().resolve("frr-test/tools/flowprobe.py").toString(),
+            Cluster.EXT,
+            "9000",
+            "120");
+    Thread.sleep(1500);
+    lab.cli(Duration.ofSeconds(30), "speaker", how, old).orThrow("speaker " + how + " " + old);
+    String now =
+        await(
+                "a new owner",
+                CONVERGE,
+                L2EgressEndToEndIT::owner,
+                o -> o.isPresent() && !o.get().equals(old))
+            .orElseThrow();
+    assertNotEquals(old, now);
+    await(
+        "new connections leave as the VIP again",
+        CONVERGE,
+        () -> cluster.seenAs(NS + "/" + remote),
+        ip -> ip.equals(Optional.of(VIP)));
+    await(
+        "ingress works again",
+        CONVERGE,
+        () -> lab.exec("ext", "curl", "-s", "--max-time", "2", "http://" + VIP + ":80/").stdout(),
+        s -> s.startsWith("peer="));
+    Thread.sleep(1500);
+    flow.destroy();
+    assertTrue(flow.waitFor(10, TimeUnit.SECONDS));
+    String out = new String(flow.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    JsonNode r = new ObjectMapper().readTree(out.substring(out.lastIndexOf('\n') + 1));
+    assertNull(r.path("error").textValue(), "the long-lived flow broke: " + r);
+    assertEquals(VIP, r.path("peer").asText().replaceAll(":\\d+$", ""), r.toString());
+    assertTrue(
+        r.path("echoed").asInt() > r.path("sent").asInt() - 5,
+        "the flow kept flowing after the move: " + r);
+    System.out.printf(
+        "owner move by %s: %s -> %s, flow max gap %s ms%n",
+        how, old, now, r.path("max_gap_ms").asText());
+    lab.cli(Duration.ofMinutes(1), "speaker", "start", old).orThrow("speaker start " + old);
+  }
+
+  @Test
+  @Order(5)
+  void convergesOnBackendChangesLabelRemovalAndDeletionWithoutStaleKernelState() throws Exception {
+    // scale up on a third node
+    pod("web-3", "node3", "web");
+    await(
+        "web-3 seen as the VIP",
+        CONVERGE,
+        () -> cluster.seenAs(NS + "/web-3"),
+        ip -> ip.equals(Optional.of(VIP)));
+    // replace a pod: a new IP
+    lab.deletePod(NS + "/web-2");
+    pod("web-2b", "node2", "web");
+    await(
+        "web-2b seen as the VIP",
+        CONVERGE,
+        () -> cluster.seenAs(NS + "/web-2b"),
+        ip -> ip.equals(Optional.of(VIP)));
+    // scale down
+    lab.deletePod(NS + "/web-3");
+    // remove the egress label: backends leave as their node again
+    cluster.patchLabels(NS, "web", "{\"vipgress.dev/egress\":null}");
+    await(
+        "web-1 back to its node IP",
+        CONVERGE,
+        () -> cluster.seenAs(NS + "/web-1"),
+        ip -> ip.equals(Optional.of(nodeIp(nodeOf("web-1")))));
+    await(
+        "web-2b back to its node IP",
+        CONVERGE,
+        () -> cluster.seenAs(NS + "/web-2b"),
+        ip -> ip.equals(Optional.of(nodeIp("node2"))));
+    // delete the Service: nothing of it stays in any kernel
+    cluster.deleteService(NS, "web");
+    int nodes = lab.status().path("nodes").asInt();
+    for (int i = 1; i <= nodes; i++) {
+      String node = "node" + i;
+      await(
+          "no state for " + VIP + " on " + node,
+          CONVERGE,
+          () -> cluster.kernelState(node),
+          s -> !s.contains(VIP));
+      String state = cluster.kernelState(node);
+      for (String podIp : List.of("10.244.1.2", "10.244.2.2", "10.244.2.3", "10.244.3.2")) {
+        assertFalse(
+            state.contains(podIp + " :") || state.contains(podIp + " . "),
+            node + " still maps " + podIp + ":\n" + state);
+      }
+    }
+    await(
+        "ext no longer gets ARP answers for the VIP",
+        CONVERGE,
+        () -> lab.exec("ext", "arping", "-c", "1", "-w", "1", "-I", "eth0", VIP).exitCode(),
+        c -> c != 0);
+  }
+
+  static String read(Process p) throws IOException {
+    return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+  }
+}

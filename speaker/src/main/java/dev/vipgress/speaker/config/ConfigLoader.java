@@ -1,0 +1,238 @@
+package dev.vipgress.speaker.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.vipgress.nat.Cidr;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns YAML text into a {@link SpeakerConfig}: a pure function that reports every error at once.
+ *
+ * <pre>
+ * namespace: vipgress-system
+ * interfaces: [eth0]                 # or patterns like "en*"; default: the InternalIP's interface
+ * clusterRanges: [10.244.0.0/16, 10.96.0.0/12]
+ * nodeSelector: {vipgress.dev/speaker: "true"}
+ * timing: fast | default | relaxed   # or {leaseDuration: 2s, renewInterval: 300ms, retryInterval: 200ms}
+ * garp: {count: 3, interval: 200ms}
+ * httpPort: 9470
+ * </pre>
+ */
+public final class ConfigLoader {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final Set<String> KEYS =
+      Set.of(
+          "namespace",
+          "interfaces",
+          "clusterRanges",
+          "nodeSelector",
+          "timing",
+          "garp",
+          "httpPort",
+          "bgp");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+  /** The profiles: {@code default} meets a ~1 s failover; {@code relaxed} halves API writes. */
+  public static final Map<String, SpeakerConfig.Timing> PROFILES =
+      Map.of(
+          "fast",
+          new SpeakerConfig.Timing(
+              Duration.ofMillis(1000), Duration.ofMillis(200), Duration.ofMillis(100)),
+          "default",
+          new SpeakerConfig.Timing(
+              Duration.ofMillis(2000), Duration.ofMillis(400), Duration.ofMillis(200)),
+          "relaxed",
+          new SpeakerConfig.Timing(
+              Duration.ofSeconds(6), Duration.ofSeconds(1), Duration.ofMillis(500)));
+
+  private ConfigLoader() {}
+
+  /** The embedded default: what the speaker runs with when no file is given. */
+  public static SpeakerConfig defaults() {
+    try {
+      return parse("{}", "(defaults)");
+    } catch (ConfigException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static SpeakerConfig load(Path file) throws ConfigException {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (IOException e) {
+      throw new ConfigException(
+          file.toString(), List.of("cannot read the file: " + e.getMessage()));
+    }
+    return parse(text, file.toString());
+  }
+
+  public static SpeakerConfig parse(String yaml, String source) throws ConfigException {
+    List<String> errors = new ArrayList<>();
+    JsonNode root;
+    try {
+      root = YAML.readTree(yaml);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new ConfigException(source, List.of("not valid YAML: " + e.getOriginalMessage()));
+    } catch (IOException e) {
+      throw new ConfigException(source, List.of("cannot read: " + e.getMessage()));
+    }
+    if (root == null || root.isMissingNode() || root.isNull()) {
+      root = YAML.createObjectNode();
+    }
+    if (!root.isObject()) {
+      throw new ConfigException(source, List.of("the top level must be a mapping"));
+    }
+    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (!KEYS.contains(k)) {
+        errors.add(
+            "unknown key '"
+                + k
+                + "' (known: "
+                + String.join(", ", KEYS.stream().sorted().toList())
+                + ")");
+      }
+    }
+
+    String namespace = root.path("namespace").asText("vipgress-system");
+    if (!DNS_LABEL.matcher(namespace).matches()) {
+      errors.add("namespace '" + namespace + "' is not a valid Kubernetes namespace name");
+    }
+
+    List<String> interfaces = stringList(root, "interfaces", errors);
+    for (String i : interfaces) {
+      if (i.isEmpty() || i.length() > 15 || i.contains("/") || i.contains(" ")) {
+        errors.add("interfaces: '" + i + "' is not an interface name or pattern (max 15 chars)");
+      }
+    }
+
+    List<String> ranges =
+        root.has("clusterRanges")
+            ? stringList(root, "clusterRanges", errors)
+            : List.of("10.244.0.0/16", "10.96.0.0/12");
+    for (String r : ranges) {
+      try {
+        Cidr.parse(r);
+      } catch (IllegalArgumentException e) {
+        errors.add(
+            "clusterRanges: '" + r + "' is not a CIDR (like 10.244.0.0/16): " + e.getMessage());
+      }
+    }
+
+    Map<String, String> selector = new LinkedHashMap<>();
+    JsonNode sel = root.path("nodeSelector");
+    if (!sel.isMissingNode() && !sel.isNull()) {
+      if (!sel.isObject()) {
+        errors.add("nodeSelector must be a mapping of label to value");
+      } else {
+        sel.fields().forEachRemaining(e -> selector.put(e.getKey(), e.getValue().asText()));
+      }
+    }
+
+    SpeakerConfig.Timing timing = timing(root.path("timing"), errors);
+
+    JsonNode garp = root.path("garp");
+    int garpCount = garp.path("count").asInt(3);
+    if (garpCount < 1 || garpCount > 50) {
+      errors.add("garp.count " + garpCount + " must be between 1 and 50");
+    }
+    Duration garpInterval =
+        duration(garp.path("interval"), "garp.interval", Duration.ofMillis(200), errors);
+
+    int httpPort = root.path("httpPort").asInt(9470);
+    if (httpPort < 0 || httpPort > 65535) {
+      errors.add("httpPort " + httpPort + " is not a port (0 disables the endpoint)");
+    }
+
+    if (!errors.isEmpty()) {
+      throw new ConfigException(source, errors);
+    }
+    return new SpeakerConfig(
+        namespace, interfaces, ranges, selector, timing, garpCount, garpInterval, httpPort);
+  }
+
+  private static SpeakerConfig.Timing timing(JsonNode t, List<String> errors) {
+    if (t.isMissingNode() || t.isNull()) {
+      return PROFILES.get("default");
+    }
+    if (t.isTextual()) {
+      SpeakerConfig.Timing p = PROFILES.get(t.asText());
+      if (p == null) {
+        errors.add("timing '" + t.asText() + "' is not a profile (fast, default, relaxed)");
+        return PROFILES.get("default");
+      }
+      return p;
+    }
+    SpeakerConfig.Timing d = PROFILES.get("default");
+    Duration lease =
+        duration(t.path("leaseDuration"), "timing.leaseDuration", d.leaseDuration(), errors);
+    Duration renew =
+        duration(t.path("renewInterval"), "timing.renewInterval", d.renewInterval(), errors);
+    Duration retry =
+        duration(t.path("retryInterval"), "timing.retryInterval", d.retryInterval(), errors);
+    if (renew.multipliedBy(3).compareTo(lease) > 0) {
+      errors.add(
+          "timing.renewInterval "
+              + renew.toMillis()
+              + "ms must be at most a third of timing.leaseDuration "
+              + lease.toMillis()
+              + "ms (a holder must be able to miss two renewals)");
+    }
+    return new SpeakerConfig.Timing(lease, renew, retry);
+  }
+
+  private static Duration duration(JsonNode n, String key, Duration dflt, List<String> errors) {
+    if (n.isMissingNode() || n.isNull()) {
+      return dflt;
+    }
+    Matcher m = DURATION.matcher(n.asText());
+    if (m.matches()) {
+      long v = Long.parseLong(m.group(1));
+      Duration d =
+          switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(v);
+            case "s" -> Duration.ofSeconds(v);
+            default -> Duration.ofMinutes(v);
+          };
+      if (d.isZero()) {
+        errors.add(key + " must be greater than zero");
+      }
+      return d;
+    }
+    try {
+      return Duration.parse(n.asText());
+    } catch (DateTimeParseException e) {
+      errors.add(key + " '" + n.asText() + "' is not a duration (like 200ms, 2s, 1m)");
+      return dflt;
+    }
+  }
+
+  private static List<String> stringList(JsonNode root, String key, List<String> errors) {
+    JsonNode n = root.path(key);
+    if (n.isMissingNode() || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      errors.add(key + " must be a list");
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    n.forEach(e -> out.add(e.asText()));
+    return out;
+  }
+}

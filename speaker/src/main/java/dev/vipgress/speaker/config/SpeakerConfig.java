@@ -1,0 +1,46 @@
+package dev.vipgress.speaker.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The validated configuration of one speaker. Built only by {@link ConfigLoader}; every field is
+ * already checked.
+ *
+ * @param namespace where VIP and liveness Leases live
+ * @param interfaces L2 announce interfaces (names or globs); empty = the interface that holds the
+ *     node's InternalIP
+ * @param clusterRanges destinations never SNATed or steered (pod CIDRs, service CIDR, extras); node
+ *     IPs are added from the Node objects
+ * @param nodeSelector labels a node must carry to be eligible (empty = every node)
+ * @param timing election timing profile
+ * @param garpCount gratuitous ARP / unsolicited NA burst length on takeover
+ * @param garpInterval spacing of that burst
+ * @param httpPort port of /metrics, /healthz, /readyz, /status (0 = off)
+ */
+public record SpeakerConfig(
+    String namespace,
+    List<String> interfaces,
+    List<String> clusterRanges,
+    Map<String, String> nodeSelector,
+    Timing timing,
+    int garpCount,
+    Duration garpInterval,
+    int httpPort) {
+
+  public SpeakerConfig {
+    interfaces = List.copyOf(interfaces);
+    clusterRanges = List.copyOf(clusterRanges);
+    nodeSelector = Map.copyOf(nodeSelector);
+  }
+
+  /**
+   * Election timing.
+   *
+   * @param leaseDuration how long a holder's claim stands without renewal
+   * @param renewInterval how often the node's liveness Lease is renewed
+   * @param retryInterval how often a waiting candidate re-checks free VIPs
+   */
+  public record Timing(Duration leaseDuration, Duration renewInterval, Duration retryInterval) {}
+}

@@ -1,0 +1,137 @@
+package dev.vipgress.speaker.k8s;
+
+import dev.vipgress.speaker.model.Labels;
+import dev.vipgress.speaker.model.ServiceKey;
+import io.kubernetes.client.custom.V1Patch;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.models.CoreV1Event;
+import io.kubernetes.client.openapi.models.V1EventSource;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1ObjectReference;
+import io.kubernetes.client.openapi.models.V1Service;
+import io.kubernetes.client.util.PatchUtils;
+import java.time.OffsetDateTime;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes what the speaker tells operators on a Service: Events and the owner annotation. Writes
+ * happen on one background thread so the reconciler never waits for the apiserver; an identical
+ * Event is written once, not on every reconcile.
+ */
+public final class ServiceWriter implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ServiceWriter.class);
+  private final CoreV1Api core;
+  private final ApiClient client;
+  private final String node;
+  private final Consumer<String> onError;
+  private final ExecutorService writer =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "service-writer");
+            t.setDaemon(true);
+            return t;
+          });
+  private final Map<ServiceKey, String> lastEvent = new ConcurrentHashMap<>();
+
+  public ServiceWriter(ApiClient client, String node, Consumer<String> onError) {
+    this.client = client;
+    this.core = new CoreV1Api(client);
+    this.node = node;
+    this.onError = onError;
+  }
+
+  /** Records an Event unless the same reason and message was the last one for this Service. */
+  public void event(ServiceKey svc, boolean warning, String reason, String message) {
+    String sig = reason + "|" + message;
+    if (sig.equals(lastEvent.put(svc, sig))) {
+      return;
+    }
+    writer.execute(() -> writeEvent(svc, warning, reason, message));
+  }
+
+  /** Forgets the dedupe state of a Service, so its next Event is written again. */
+  public void forget(ServiceKey svc) {
+    lastEvent.remove(svc);
+  }
+
+  private void writeEvent(ServiceKey svc, boolean warning, String reason, String message) {
+    OffsetDateTime now = OffsetDateTime.now();
+    CoreV1Event ev =
+        new CoreV1Event()
+            .metadata(
+                new V1ObjectMeta()
+                    .namespace(svc.namespace())
+                    .name(svc.name() + "." + UUID.randomUUID().toString().substring(0, 8)))
+            .involvedObject(
+                new V1ObjectReference()
+                    .kind("Service")
+                    .apiVersion("v1")
+                    .namespace(svc.namespace())
+                    .name(svc.name()))
+            .reason(reason)
+            .message(message)
+            .type(warning ? "Warning" : "Normal")
+            .source(new V1EventSource().component("vipgress-speaker").host(node))
+            .reportingComponent("vipgress.dev/speaker")
+            .reportingInstance(node)
+            .firstTimestamp(now)
+            .lastTimestamp(now)
+            .count(1);
+    try {
+      core.createNamespacedEvent(svc.namespace(), ev).execute();
+    } catch (ApiException e) {
+      onError.accept("events");
+      LOG.warn(
+          "eventFailed service={} reason={} code={} error={}",
+          svc,
+          reason,
+          e.getCode(),
+          e.getResponseBody());
+    }
+  }
+
+  /** Sets {@code vipgress.dev/owner} on the Service to this node. */
+  public void annotateOwner(ServiceKey svc) {
+    writer.execute(
+        () -> {
+          String patch =
+              "{\"metadata\":{\"annotations\":{\""
+                  + Labels.OWNER_ANNOTATION
+                  + "\":\""
+                  + node
+                  + "\"}}}";
+          try {
+            PatchUtils.patch(
+                V1Service.class,
+                () ->
+                    core.patchNamespacedService(svc.name(), svc.namespace(), new V1Patch(patch))
+                        .buildCall(null),
+                V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
+                client);
+          } catch (ApiException e) {
+            if (e.getCode() != 404) {
+              onError.accept("services");
+              LOG.warn(
+                  "annotateFailed service={} code={} error={}",
+                  svc,
+                  e.getCode(),
+                  e.getResponseBody());
+            }
+          }
+        });
+  }
+
+  @Override
+  public void close() {
+    writer.shutdown();
+  }
+}

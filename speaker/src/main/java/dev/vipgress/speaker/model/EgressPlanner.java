@@ -1,0 +1,107 @@
+package dev.vipgress.speaker.model;
+
+import dev.vipgress.nat.Cidr;
+import dev.vipgress.nat.NodeDesired;
+import dev.vipgress.nat.OwnedVip;
+import dev.vipgress.nat.Steer;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Pure: which egress state this node's kernel must hold, from the plan, the VIP owners and the VIPs
+ * this node owns (with their fencing deadlines).
+ */
+public final class EgressPlanner {
+  private EgressPlanner() {}
+
+  /** The result: the nat desired state plus problems (a pod claimed by two egress VIPs). */
+  public record Result(NodeDesired desired, List<Problem> problems) {}
+
+  public static Result desired(
+      Plan plan,
+      String self,
+      Map<String, String> owners,
+      Map<String, NodeInfo> nodes,
+      Collection<Cidr> configuredRanges,
+      Map<InetAddress, Long> ownedDeadlines) {
+    List<Problem> problems = new ArrayList<>();
+    Set<Cidr> ranges = new LinkedHashSet<>(configuredRanges);
+    for (NodeInfo n : nodes.values()) {
+      for (String ip : n.internalIps()) {
+        IpLiteral.parse(ip)
+            .ifPresent(a -> ranges.add(new Cidr(a, a instanceof Inet4Address ? 32 : 128)));
+      }
+    }
+    // A pod can egress with one VIP only: the lowest VIP wins, deterministically on every node.
+    List<VipSpec> specs =
+        plan.vips().values().stream()
+            .filter(VipSpec::egress)
+            .sorted(Comparator.comparing(VipSpec::text))
+            .toList();
+    Map<InetAddress, InetAddress> podVip = new HashMap<>();
+    for (VipSpec s : specs) {
+      for (Backend b : s.backends()) {
+        InetAddress prev = podVip.putIfAbsent(b.ip(), s.vip());
+        if (prev != null && !prev.equals(s.vip())) {
+          for (ServiceKey k : s.services()) {
+            problems.add(
+                new Problem(
+                    k,
+                    "BackendInTwoEgressVips",
+                    "pod "
+                        + b.ip().getHostAddress()
+                        + " backs egress VIPs "
+                        + prev.getHostAddress()
+                        + " and "
+                        + s.text()
+                        + "; it egresses with "
+                        + prev.getHostAddress()));
+          }
+        }
+      }
+    }
+    Set<OwnedVip> owned = new LinkedHashSet<>();
+    Map<InetAddress, Steer> steering = new HashMap<>();
+    for (VipSpec s : specs) {
+      Set<InetAddress> mine =
+          s.backends().stream()
+              .map(Backend::ip)
+              .filter(ip -> s.vip().equals(podVip.get(ip)))
+              .collect(Collectors.toCollection(LinkedHashSet::new));
+      Long deadline = ownedDeadlines.get(s.vip());
+      if (deadline != null) {
+        owned.add(new OwnedVip(s.vip(), mine, deadline, Set.of()));
+        continue;
+      }
+      String owner = owners.get(s.text());
+      Optional<InetAddress> hop = nextHop(nodes.get(owner), s.vip());
+      for (Backend b : s.backends()) {
+        if (self.equals(b.node()) && mine.contains(b.ip()) && hop.isPresent()) {
+          steering.put(b.ip(), new Steer(owner, hop.get(), s.vip()));
+        }
+      }
+    }
+    return new Result(new NodeDesired(owned, steering, ranges), problems);
+  }
+
+  private static Optional<InetAddress> nextHop(NodeInfo owner, InetAddress vip) {
+    if (owner == null) {
+      return Optional.empty();
+    }
+    return owner.internalIps().stream()
+        .map(IpLiteral::parse)
+        .flatMap(Optional::stream)
+        .filter(a -> a.getClass() == vip.getClass())
+        .findFirst();
+  }
+}

@@ -1,0 +1,2 @@
+/** Observability: Prometheus metrics, /healthz, /readyz and /status over HTTP. */
+package dev.vipgress.speaker.observe;

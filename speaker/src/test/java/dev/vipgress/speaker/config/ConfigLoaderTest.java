@@ -1,0 +1,84 @@
+package dev.vipgress.speaker.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+  @Test
+  void embeddedDefaultIsValid() {
+    SpeakerConfig c = ConfigLoader.defaults();
+    assertEquals("vipgress-system", c.namespace());
+    assertEquals(List.of(), c.interfaces());
+    assertEquals(3, c.garpCount());
+    assertEquals(Duration.ofMillis(200), c.garpInterval());
+    assertEquals(ConfigLoader.PROFILES.get("default"), c.timing());
+  }
+
+  @Test
+  void readsEveryField() throws Exception {
+    SpeakerConfig c =
+        ConfigLoader.parse(
+            """
+            namespace: lb
+            interfaces: [eth0, "en*"]
+            clusterRanges: [10.244.0.0/16, fd76:244::/48]
+            nodeSelector: {vipgress.dev/speaker: "true"}
+            timing: {leaseDuration: 3s, renewInterval: 500ms, retryInterval: 100ms}
+            garp: {count: 5, interval: 100ms}
+            httpPort: 0
+            """,
+            "test");
+    assertEquals("lb", c.namespace());
+    assertEquals(List.of("eth0", "en*"), c.interfaces());
+    assertEquals(Map.of("vipgress.dev/speaker", "true"), c.nodeSelector());
+    assertEquals(Duration.ofSeconds(3), c.timing().leaseDuration());
+    assertEquals(Duration.ofMillis(500), c.timing().renewInterval());
+    assertEquals(5, c.garpCount());
+    assertEquals(0, c.httpPort());
+  }
+
+  @Test
+  void reportsEveryErrorAtOnce() {
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ConfigLoader.parse(
+                    """
+                    namespace: Not_Valid
+                    clusterRanges: [10.244.0.0/33, banana]
+                    timing: turbo
+                    garp: {count: 0, interval: soon}
+                    colour: blue
+                    """,
+                    "cm.yaml"));
+    List<String> errs = e.errors();
+    assertEquals(7, errs.size(), errs.toString());
+    assertTrue(e.getMessage().contains("cm.yaml"));
+    assertTrue(errs.stream().anyMatch(s -> s.contains("unknown key 'colour'")));
+    assertTrue(errs.stream().anyMatch(s -> s.contains("banana")));
+    assertTrue(errs.stream().anyMatch(s -> s.contains("turbo")));
+  }
+
+  @Test
+  void renewMustLeaveRoomForTwoMissedRenewals() {
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> ConfigLoader.parse("timing: {leaseDuration: 1s, renewInterval: 500ms}", "t"));
+    assertTrue(e.errors().get(0).contains("at most a third"), e.errors().toString());
+  }
+
+  @Test
+  void notYaml() {
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigLoader.parse("a: [1, 2", "t"));
+    assertTrue(e.errors().get(0).startsWith("not valid YAML"));
+  }
+}
