@@ -11,8 +11,9 @@ import java.util.List;
 /**
  * A stand-alone holder of one node's egress datapath, for the lab and for debugging: it applies the
  * desired state in a {@link DesiredStateText} file whenever the file changes, and otherwise keeps
- * re-arming the owned VIPs' deadlines ({@code now + ttl}) every {@code ttl / 4}. The lab tests kill
- * and freeze this process to show the kernel state expires by itself.
+ * re-arming the owned VIPs' deadlines ({@code now + ttl}) every {@code ttl / 4}. It looks at the
+ * file every 20 ms. The lab tests kill and freeze this process to show the kernel state expires by
+ * itself.
  *
  * <p>Usage: {@code NatAgentMain --state FILE [--uplink eth0] [--ttl-ms 2000] [--no-guard]
  * [--no-conntrack-cleanup] [--table vipgress] [--fwmark-mask 0x00ff0000] [--route-table-base 7600]
@@ -54,26 +55,30 @@ public final class NatAgentMain {
         .addShutdownHook(new Thread(() -> backend.close(keep), "nat-agent-shutdown"));
 
     String applied = null;
-    long period = Math.max(50, ttlMs / 4);
+    long period = Math.max(50, ttlMs / 4) * 1_000_000L;
+    long refreshed = System.nanoTime();
     while (true) {
       String text = read(state);
-      long deadline = System.nanoTime() + Duration.ofMillis(ttlMs).toNanos();
+      long now = System.nanoTime();
+      long deadline = now + Duration.ofMillis(ttlMs).toNanos();
       try {
         DesiredStateText d = DesiredStateText.parse(text, deadline);
         if (!text.equals(applied)) {
           backend.apply(d.desired());
           applied = text;
+          refreshed = now;
           System.out.println("applied " + d.generation());
           System.out.flush();
-        } else {
+        } else if (now - refreshed >= period) {
           backend.refresh(d.desired());
+          refreshed = now;
         }
       } catch (NatException | IllegalArgumentException e) {
         System.out.println("error " + e.getMessage().replace('\n', ' '));
         System.out.flush();
         applied = null;
       }
-      Thread.sleep(period);
+      Thread.sleep(20);
     }
   }
 

@@ -138,6 +138,7 @@ class NatDatapathIT {
     assertFalse(
         newOwnersPod.echoesAfter(m.doneMillis + 3000, Duration.ofSeconds(15)),
         "stale identity binding");
+    broken("planned-no-cleanup", m);
     assertFalse(
         oldOwnersPod.echoesAfter(m.doneMillis + 3000, Duration.ofSeconds(1)), "stale SNAT binding");
   }
@@ -160,6 +161,7 @@ class NatDatapathIT {
     assertFalse(
         remote.echoesAfter(m.doneMillis + 3000, Duration.ofSeconds(15)),
         "ext's retransmission created a clashing entry on the new owner");
+    broken("crash-no-guard", m);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -210,6 +212,14 @@ class NatDatapathIT {
     NatLab.sleep(3000);
     a3.set("node2", LAYOUT);
     return new Moves(flows, start, System.currentTimeMillis());
+  }
+
+  private static void broken(String what, Moves m) {
+    for (NatLab.Probe p : m.flows) {
+      System.out.printf(
+          "natFlowAfterMove move=%s flow=%s lastEchoAfterMoveMs=%d closed=%s%n",
+          what, p.slot + (p.v6 ? "/v6" : "/v4"), p.lastEchoMillis() - m.doneMillis, p.closed);
+    }
   }
 
   private static void report(String what, Moves m) {

@@ -471,6 +471,9 @@ final class NatLab implements AutoCloseable {
       String[] hp = u.split("\\|", 2);
       lab.exec(hp[0], hp[1].split(" "));
     }
+    // flows a test broke on purpose: ext would retransmit to the VIPs for minutes
+    lab.exec("ext", "ss", "-K", "dst", VIP4);
+    lab.exec("ext", "ss", "-K", "dst", "[" + VIP6 + "]");
     lab.exec("ext", "ip", "neigh", "del", VIP4, "dev", "eth0");
     lab.exec("ext", "ip", "-6", "neigh", "del", VIP6, "dev", "eth0");
     try (var s = Files.list(dir)) {
