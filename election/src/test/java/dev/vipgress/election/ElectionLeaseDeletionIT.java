@@ -1,0 +1,76 @@
+package dev.vipgress.election;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import dev.vipgress.lab.Lab;
+import dev.vipgress.lab.LabExtension;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Leases deleted by hand (kubectl delete lease): they come back and nothing moves. */
+@ExtendWith(LabExtension.class)
+class ElectionLeaseDeletionIT {
+
+  @Test
+  void deletedLeasesAreRecreatedWithoutMoves(Lab lab) throws Exception {
+    Timeline timeline = new Timeline();
+    Set<String> vips = ElectionNodesIT.vips(8, 2);
+    try (LabNamespace ns = new LabNamespace(lab, "election-delete")) {
+      ElectionConfig cfg = ElectionConfig.defaults(ns.name);
+      LabElector a = new LabElector(cfg, ns.client, "node1", timeline).start(vips);
+      LabElector b = new LabElector(cfg, ns.client, "node2", timeline).start(vips);
+      List<LabElector> both = List.of(a, b);
+      LabNamespace.await(
+          "every VIP owned",
+          Duration.ofSeconds(30),
+          () -> ElectionNodesIT.ownership(both).size() == vips.size());
+      Map<String, String> before = ElectionNodesIT.ownership(both);
+      String v =
+          a.ownedNow().isEmpty() ? b.ownedNow().iterator().next() : a.ownedNow().iterator().next();
+      String lease = VipAddress.parse(v).leaseName();
+
+      ns.deleteLease(lease);
+      LabNamespace.await(
+          "the VIP Lease is back",
+          Duration.ofSeconds(10),
+          () -> {
+            try {
+              return ns.lease(lease) != null;
+            } catch (Exception e) {
+              return false;
+            }
+          });
+      assertEquals(before.get(v), ns.lease(lease).getSpec().getHolderIdentity());
+
+      String inc =
+          ns.lease("node-node1").getMetadata().getAnnotations().get("vipgress.dev/incarnation");
+      ns.deleteLease("node-node1");
+      LabNamespace.await(
+          "the node Lease is back",
+          Duration.ofSeconds(10),
+          () -> {
+            try {
+              return ns.lease("node-node1") != null;
+            } catch (Exception e) {
+              return false;
+            }
+          });
+      assertNotNull(ns.lease("node-node1"));
+      assertEquals(
+          inc,
+          ns.lease("node-node1").getMetadata().getAnnotations().get("vipgress.dev/incarnation"));
+      Thread.sleep(2000);
+      assertEquals(before, ElectionNodesIT.ownership(both), "nothing moved");
+      assertEquals(0, a.losses.values().stream().mapToInt(Integer::intValue).sum());
+      assertEquals(0, b.losses.values().stream().mapToInt(Integer::intValue).sum());
+      a.close();
+      b.close();
+      assertEquals(List.of(), timeline.violations());
+    }
+  }
+}

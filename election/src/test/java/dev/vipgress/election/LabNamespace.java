@@ -1,0 +1,67 @@
+package dev.vipgress.election;
+
+import dev.vipgress.lab.Lab;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoordinationV1Api;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.models.V1Lease;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
+
+/** A namespace of its own for one lab test, deleted afterwards; and waiting helpers. */
+final class LabNamespace implements AutoCloseable {
+  final String name;
+  final ApiClient client;
+  final Lab lab;
+
+  LabNamespace(Lab lab, String prefix) throws ApiException {
+    this.lab = lab;
+    this.client = lab.apiClient();
+    this.name =
+        (prefix.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-")
+                + "-"
+                + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff)))
+            .replaceAll("^-+", "");
+    new CoreV1Api(client)
+        .createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(name)))
+        .execute();
+  }
+
+  List<V1Lease> leases() throws ApiException {
+    return new CoordinationV1Api(client).listNamespacedLease(name).execute().getItems();
+  }
+
+  V1Lease lease(String leaseName) throws ApiException {
+    return new CoordinationV1Api(client).readNamespacedLease(leaseName, name).execute();
+  }
+
+  void deleteLease(String leaseName) throws ApiException {
+    new CoordinationV1Api(client).deleteNamespacedLease(leaseName, name).execute();
+  }
+
+  static void await(String what, Duration max, BooleanSupplier condition)
+      throws InterruptedException {
+    long end = System.nanoTime() + max.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > end) {
+        throw new AssertionError("timed out after " + max + " waiting for " + what);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      new CoreV1Api(client).deleteNamespace(name).execute();
+    } catch (ApiException e) {
+      // best effort: the namespace controller removes what is left
+    }
+  }
+}
