@@ -50,8 +50,8 @@ def _masquerade(i):
                  "add rule ip demo_cni post ip saddr 10.244.%d.0/24 ip daddr != 10.244.0.0/16 masquerade" % i])
 
 
-def _owner(api):
-    code, svc = api.get("/api/v1/namespaces/%s/services/web" % NS)
+def _owner(api, ns=NS):
+    code, svc = api.get("/api/v1/namespaces/%s/services/web" % ns)
     if code != 200:
         return None
     return (svc["metadata"].get("annotations") or {}).get("vipgress.dev/owner")
@@ -79,36 +79,43 @@ def _view(st, api, slots):
     return owner
 
 
-def run(a):
-    common.require_root()
-    st = common.require_state()
-    api = kube.Api(st)
+def setup(st, api, ns=NS, vip=VIP, pods=PODS, masquerade=True):
+    """Speakers on every node, the pods, the labelled Service with its VIP; returns {pod: (ip, netns)}."""
     for i in range(1, st["nodes"] + 1):
-        _masquerade(i)
+        if masquerade:
+            _masquerade(i)
         _lab("speaker", "start", "node%d" % i)
     common.log("speakers running on %d nodes" % st["nodes"])
-    kube.ensure_namespace(api, NS)
+    kube.ensure_namespace(api, ns)
     slots = {}
-    for name, node, app in PODS:
-        ip = _lab("pod", "create", "%s/%s" % (NS, name), "--node", node, "--labels", "app=" + app)
+    for name, node, app in pods:
+        ip = _lab("pod", "create", "%s/%s" % (ns, name), "--node", node, "--labels", "app=" + app)
         slots[name] = (ip, None)
-    status = common.load_state()
-    for sl, ref in status.get("slots", {}).items():
+    cur = common.load_state()
+    for sl, ref in cur.get("slots", {}).items():
         for name in slots:
-            if ref == "%s/%s" % (NS, name):
+            if ref == "%s/%s" % (ns, name):
                 slots[name] = (slots[name][0], common.slots(st["nodes"])[sl]["netns"])
-    code, _ = api.get("/api/v1/namespaces/%s/services/web" % NS)
+    code, _ = api.get("/api/v1/namespaces/%s/services/web" % ns)
     if code == 404:
-        api.must("POST", "/api/v1/namespaces/%s/services" % NS, {
+        api.must("POST", "/api/v1/namespaces/%s/services" % ns, {
             "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "web", "namespace": NS,
+            "metadata": {"name": "web", "namespace": ns,
                          "labels": {"vipgress.dev/announce": "l2", "vipgress.dev/egress": "true"}},
             "spec": {"type": "LoadBalancer", "selector": {"app": "web"},
                      "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
     # what an IPAM (MetalLB controller, LB-IPAM) would do
-    api.merge_patch("/api/v1/namespaces/%s/services/web/status" % NS,
-                    {"status": {"loadBalancer": {"ingress": [{"ip": VIP}]}}})
-    common.log("Service %s/web (l2 + egress) got VIP %s" % (NS, VIP))
+    api.merge_patch("/api/v1/namespaces/%s/services/web/status" % ns,
+                    {"status": {"loadBalancer": {"ingress": [{"ip": vip}]}}})
+    common.log("Service %s/web (l2 + egress) got VIP %s" % (ns, vip))
+    return slots
+
+
+def run(a):
+    common.require_root()
+    st = common.require_state()
+    api = kube.Api(st)
+    slots = setup(st, api)
     _, t = _wait("an owner", lambda: _owner(api), 30)
     remote_backend = None
     _wait("backends leaving as the VIP",

@@ -198,6 +198,16 @@ class L2EgressEndToEndIT {
             Cluster.EXT,
             "9000",
             "120");
+    try {
+      moveOwnerWithFlow(how, old, remote, flow);
+    } finally {
+      flow.toHandle().destroy();
+      lab.cli(Duration.ofMinutes(1), "speaker", "start", old).orThrow("speaker start " + old);
+    }
+  }
+
+  private void moveOwnerWithFlow(String how, String old, String remote, Process flow)
+      throws Exception {
     Thread.sleep(1500);
     lab.cli(Duration.ofSeconds(30), "speaker", how, old).orThrow("speaker " + how + " " + old);
     String now =
@@ -219,7 +229,8 @@ class L2EgressEndToEndIT {
         () -> lab.exec("ext", "curl", "-s", "--max-time", "2", "http://" + VIP + ":80/").stdout(),
         s -> s.startsWith("peer="));
     Thread.sleep(1500);
-    flow.destroy();
+    // SIGTERM through the handle: Process.destroy() would close the stream we read below
+    flow.toHandle().destroy();
     assertTrue(flow.waitFor(10, TimeUnit.SECONDS));
     String out = new String(flow.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     JsonNode r = new ObjectMapper().readTree(out.substring(out.lastIndexOf('\n') + 1));
@@ -231,7 +242,6 @@ class L2EgressEndToEndIT {
     System.out.printf(
         "owner move by %s: %s -> %s, flow max gap %s ms%n",
         how, old, now, r.path("max_gap_ms").asText());
-    lab.cli(Duration.ofMinutes(1), "speaker", "start", old).orThrow("speaker start " + old);
   }
 
   @Test
