@@ -67,12 +67,12 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void renewMustLeaveRoomForTwoMissedRenewals() {
+  void renewMustLandBeforeThePreviousOneRunsOut() {
     ConfigException e =
         assertThrows(
             ConfigException.class,
-            () -> ConfigLoader.parse("timing: {leaseDuration: 1s, renewInterval: 500ms}", "t"));
-    assertTrue(e.errors().get(0).contains("at most a third"), e.errors().toString());
+            () -> ConfigLoader.parse("timing: {leaseDuration: 1s, renewInterval: 600ms}", "t"));
+    assertTrue(e.errors().get(0).contains("at most half"), e.errors().toString());
   }
 
   @Test
