@@ -176,6 +176,8 @@ public final class LeaseElector implements AutoCloseable {
   private boolean renewFailedSinceOk;
   private long resyncAt = Long.MIN_VALUE;
   private long runningSince;
+  private long lastPeerJoin = Long.MIN_VALUE;
+  private final Set<String> everEligible = new HashSet<>();
 
   // ---- read from any thread ----
   private final AtomicBoolean started = new AtomicBoolean();
@@ -670,6 +672,12 @@ public final class LeaseElector implements AutoCloseable {
       }
     }
     eligiblePeers = List.copyOf(eligible);
+    for (Peer p : eligible) {
+      if (everEligible.add(p.node) && phase == Phase.RUNNING && now - graceEnd() < 0) {
+        lastPeerJoin = now;
+        loop.schedule(this::fullPass, Math.max(0, graceEnd() - now));
+      }
+    }
     boolean selfLive = phase == Phase.RUNNING && ownValid(now);
     metrics.liveNodes = live + (selfLive ? 1 : 0);
     metrics.eligibleNodes = eligible.size() + (selfLive && healthy && !closing ? 1 : 0);
@@ -709,7 +717,20 @@ public final class LeaseElector implements AutoCloseable {
         && healthy
         && ownValid(now)
         && nodeDeadline - now > config.retryInterval().toNanos()
-        && now - (runningSince + config.startupGrace().toNanos()) >= 0;
+        && now - graceEnd() >= 0;
+  }
+
+  /**
+   * Free VIPs are taken only after the startup grace, which restarts (up to ten times its length)
+   * whenever a peer joins meanwhile: nodes started together see each other before placing VIPs.
+   */
+  private long graceEnd() {
+    long grace = config.startupGrace().toNanos();
+    long end = runningSince + grace;
+    if (lastPeerJoin != Long.MIN_VALUE && lastPeerJoin + grace - end > 0) {
+      end = Math.min(lastPeerJoin + grace, runningSince + 10 * grace);
+    }
+    return end;
   }
 
   /** Whether this node's own API access is good enough to judge others (never while stuck). */
@@ -1388,6 +1409,7 @@ public final class LeaseElector implements AutoCloseable {
       phase = Phase.RUNNING;
       runningSince = now;
       log.info("nodeLeaseClaimed node={} incarnation={}", node, incarnation);
+      everEligible.addAll(eligiblePeers.stream().map(p -> p.node).toList());
       loop.schedule(this::fullPass, config.startupGrace().toNanos());
     }
     if (recovered) {

@@ -107,6 +107,23 @@ class LeaseElectorTest {
   }
 
   @Test
+  void nodesStartedAFewHundredMillisecondsApartStillShareTheVips() {
+    FakeCluster c = cluster(22);
+    Set<String> vips = FakeCluster.vips(300);
+    c.start("node1", vips);
+    c.sched.advanceMillis(800);
+    c.start("node2", vips);
+    c.sched.advanceMillis(800);
+    c.start("node3", vips);
+    c.sched.advance(Duration.ofSeconds(5));
+    assertEquals(300, c.ownership().size());
+    assertEquals(3, c.counts().size(), c.counts()::toString);
+    for (int n : c.counts().values()) {
+      assertTrue(n > 70 && n < 130, c.counts()::toString);
+    }
+  }
+
+  @Test
   void steadyStateRequestsDoNotGrowWithTheNumberOfVips() {
     long small = steadyRequests(10);
     long large = steadyRequests(2000);
