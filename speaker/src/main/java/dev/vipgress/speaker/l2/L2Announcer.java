@@ -34,17 +34,26 @@ import org.slf4j.MDC;
  * The VIP is never added to an interface. See the package documentation for why the responder is in
  * userspace.
  *
+ * <p>Health: {@link #healthy()} is true while every announcing interface (each plain name
+ * configured, each Ethernet interface a glob matches; at least one) exists, is up with carrier, and
+ * its capture runs. Interfaces are polled every {@link L2Config#linkPollInterval()}; a capture that
+ * fails (interface deleted) is noticed at once and reopened when the interface is back.
+ *
  * <p>Threads: one receive thread per interface answers requests; one scheduler thread runs the
  * bursts, polls interface state and calls the health callbacks. {@link #announce} and {@link
- * #withdraw} only update a table and enqueue.
+ * #withdraw} only update a table and enqueue; they throw {@link IllegalStateException} before
+ * {@link #start} and after {@link #close} (which does not call the health callbacks).
  */
 public final class L2Announcer implements Announcer {
   private static final Logger log = LoggerFactory.getLogger(L2Announcer.class);
   private static final long REOPEN_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final int FULL_READ_EVERY = 10;
 
   private final L2Config config;
   private final List<InterfacePattern> patterns;
+  private final List<String> plainNames;
+  private final boolean hasGlobs;
   private final L2Metrics metrics;
   private final LinkDirectory links;
   private final FramePort.Opener opener;
@@ -55,6 +64,11 @@ public final class L2Announcer implements Announcer {
   private final Map<String, Iface> ifaces = new ConcurrentHashMap<>();
   private final List<Runnable> healthCallbacks = new CopyOnWriteArrayList<>();
   private final Map<InetAddress, Long> lastLogged = new ConcurrentHashMap<>();
+
+  /** Whether an interface name seen by a glob is Ethernet; scheduler thread only. */
+  private final Map<String, Boolean> ethernet = new HashMap<>();
+
+  private long polls;
 
   /** Terms whose passed deadline was logged; scheduler thread only. */
   private final Map<InetAddress, Long> fencedLogged = new HashMap<>();
@@ -75,6 +89,9 @@ public final class L2Announcer implements Announcer {
       LongSupplier clock) {
     this.config = Objects.requireNonNull(config);
     this.patterns = config.patterns();
+    this.plainNames =
+        patterns.stream().filter(p -> !p.isGlob()).map(InterfacePattern::toString).toList();
+    this.hasGlobs = patterns.stream().anyMatch(InterfacePattern::isGlob);
     this.metrics = L2Metrics.forRegistry(registry);
     this.links = links;
     this.opener = opener;
@@ -375,8 +392,22 @@ public final class L2Announcer implements Announcer {
     runOnScheduler(this::tick);
   }
 
+  /**
+   * Plain names are always tracked (a missing one is down); glob matches come and go with the
+   * interfaces. Costs one sysfs read per interface per poll, plus a directory listing when there
+   * are globs; the MAC is re-read every {@link #FULL_READ_EVERY} polls and whenever a link comes
+   * up.
+   */
   private void refreshInterfaces() {
-    List<String> names = matching(links.names());
+    boolean full = ++polls % FULL_READ_EVERY == 0;
+    List<String> names = new ArrayList<>(plainNames);
+    if (hasGlobs) {
+      for (String n : matching(links.names())) {
+        if (!names.contains(n)) {
+          names.add(n);
+        }
+      }
+    }
     for (String gone : List.copyOf(ifaces.keySet())) {
       if (!names.contains(gone)) {
         Iface s = ifaces.remove(gone);
@@ -394,14 +425,15 @@ public final class L2Announcer implements Announcer {
         ifaces.put(name, s);
         log.atInfo().setMessage("interfaceAdded").addKeyValue("iface", name).log();
       }
-      refresh(s);
+      refresh(s, full);
     }
   }
 
-  private void refresh(Iface s) {
-    Optional<LinkDirectory.Link> link = links.link(s.name);
-    boolean linkUp = link.isPresent() && link.get().up();
-    link.ifPresent(l -> s.mac = l.mac());
+  private void refresh(Iface s, boolean full) {
+    boolean linkUp = links.isUp(s.name).orElse(false);
+    if (full || (linkUp && !s.up)) {
+      links.link(s.name).ifPresent(l -> s.mac = l.mac());
+    }
     if (linkUp && !s.portOpen() && System.nanoTime() - s.reopenAfterNanos >= 0) {
       if (s.port != null) {
         s.port.close();
@@ -518,13 +550,16 @@ public final class L2Announcer implements Announcer {
 
   // ---- helpers ----
 
+  /** Names matching a pattern; a glob picks Ethernet interfaces only (a plain name is checked). */
   private List<String> matching(List<String> all) {
+    ethernet.keySet().retainAll(all);
     List<String> out = new ArrayList<>();
     for (String name : all) {
       for (InterfacePattern p : patterns) {
         if (p.matches(name)) {
-          // a glob picks Ethernet interfaces only; a plain name was checked at start
-          if (p.isGlob() && !links.link(name).map(LinkDirectory.Link::isEthernet).orElse(false)) {
+          if (p.isGlob()
+              && !ethernet.computeIfAbsent(
+                  name, n -> links.link(n).map(LinkDirectory.Link::isEthernet).orElse(false))) {
             continue;
           }
           out.add(name);

@@ -38,12 +38,14 @@ final class L2Metrics {
                 "Gratuitous ARP requests (IPv4) and unsolicited neighbour advertisements (IPv6)"
                     + " sent")
             .labelNames("interface", "vip")
+            .withoutExemplars()
             .register(registry);
     requestsAnswered =
         Counter.builder()
             .name("vipgress_l2_requests_answered_total")
             .help("ARP requests and neighbour solicitations answered for owned VIPs")
             .labelNames("interface", "vip")
+            .withoutExemplars()
             .register(registry);
     requestsRefused =
         Counter.builder()
@@ -52,35 +54,41 @@ final class L2Metrics {
                 "Requests for an announced VIP not answered because its fencing deadline had"
                     + " passed")
             .labelNames("interface", "vip")
+            .withoutExemplars()
             .register(registry);
     conflicts =
         Counter.builder()
             .name("vipgress_l2_conflicts_total")
             .help("ARP/NDP frames in which another station claimed a VIP this node announces")
             .labelNames("interface", "vip")
+            .withoutExemplars()
             .register(registry);
     malformed =
         Counter.builder()
             .name("vipgress_l2_malformed_frames_total")
             .help("Received ARP/NDP frames dropped as invalid (checksum, hop limit, length)")
             .labelNames("interface")
+            .withoutExemplars()
             .register(registry);
     sendErrors =
         Counter.builder()
             .name("vipgress_l2_send_errors_total")
             .help("Frames that could not be sent")
             .labelNames("interface")
+            .withoutExemplars()
             .register(registry);
     interfaceUp =
         Gauge.builder()
             .name("vipgress_l2_interface_up")
             .help("1 while an announcing interface is up and its capture runs")
             .labelNames("interface")
+            .withoutExemplars()
             .register(registry);
     liveVips =
         Gauge.builder()
             .name("vipgress_l2_vips_announced")
             .help("VIPs announced and before their fencing deadline")
+            .withoutExemplars()
             .register(registry);
   }
 

@@ -21,4 +21,9 @@ interface LinkDirectory {
 
   /** The interface now, or empty when it does not exist (any more). */
   Optional<Link> link(String name);
+
+  /** Only whether it is up (cheaper than {@link #link}); empty when it does not exist. */
+  default Optional<Boolean> isUp(String name) {
+    return link(name).map(Link::up);
+  }
 }

@@ -44,6 +44,13 @@ final class PcapPort implements FramePort {
 
   private static final int BUFFER_BYTES = 1 << 20;
 
+  /**
+   * In immediate mode frames are delivered as they arrive whatever this is; it only bounds how
+   * often an idle receive thread wakes up, and how long {@code breakLoop()} may take to be noticed
+   * with libpcap older than 1.10 (which cannot interrupt its poll).
+   */
+  private static final int POLL_TIMEOUT_MS = 250;
+
   static final Opener OPENER =
       new Opener() {
         @Override
@@ -111,7 +118,7 @@ final class PcapPort implements FramePort {
           new PcapHandle.Builder(iface)
               .snaplen(SNAPLEN)
               .promiscuousMode(PromiscuousMode.NONPROMISCUOUS)
-              .timeoutMillis(10)
+              .timeoutMillis(POLL_TIMEOUT_MS)
               .bufferSize(BUFFER_BYTES)
               .immediateMode(true)
               .direction(PcapDirection.IN)

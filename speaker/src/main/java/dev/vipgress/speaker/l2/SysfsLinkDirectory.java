@@ -71,6 +71,22 @@ final class SysfsLinkDirectory implements LinkDirectory {
     }
   }
 
+  /** Reads operstate alone when it settles the question, which it does unless it is "unknown". */
+  @Override
+  public Optional<Boolean> isUp(String name) {
+    Path dir = root.resolve(name);
+    try {
+      String oper = read(dir, "operstate");
+      if (!oper.equals("unknown")) {
+        return Optional.of(oper.equals("up"));
+      }
+      int flags = Integer.decode(read(dir, "flags"));
+      return Optional.of((flags & IFF_UP) != 0 && carrier(dir));
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
   private static boolean carrier(Path dir) {
     try {
       return read(dir, "carrier").equals("1");

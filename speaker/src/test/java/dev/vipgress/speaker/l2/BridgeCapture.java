@@ -25,6 +25,12 @@ final class BridgeCapture implements AutoCloseable {
       return isArpReplyFor(vip) || isAdvertisementFor(vip);
     }
 
+    /** An ARP request or a neighbour solicitation asking for {@code vip}. */
+    boolean isRequestFor(String vip) {
+      return (text.contains("Request who-has " + vip + " tell ") && !isGratuitousArpFor(vip))
+          || (text.contains("neighbor solicitation") && text.endsWith("who has " + vip));
+    }
+
     boolean isGratuitousArpFor(String vip) {
       return text.contains("Request who-has " + vip + " tell " + vip + ",");
     }
@@ -63,6 +69,24 @@ final class BridgeCapture implements AutoCloseable {
       String[] ts = w[0].split("\\.");
       long micros = Long.parseLong(ts[0]) * 1_000_000 + Long.parseLong(ts[1]);
       out.add(new Frame(micros, Mac.parse(w[1]), w[2]));
+    }
+    return out;
+  }
+
+  /**
+   * For each answer from {@code mac}, the time since the request for the same VIP just before it,
+   * as seen on the capture point (µs).
+   */
+  List<Double> answerDelays(Mac mac, String vip) {
+    List<Double> out = new ArrayList<>();
+    Frame lastRequest = null;
+    for (Frame f : frames()) {
+      if (f.isRequestFor(vip)) {
+        lastRequest = f;
+      } else if (f.source().equals(mac) && f.isAnswerFor(vip) && lastRequest != null) {
+        out.add((double) (f.epochMicros() - lastRequest.epochMicros()));
+        lastRequest = null;
+      }
     }
     return out;
   }

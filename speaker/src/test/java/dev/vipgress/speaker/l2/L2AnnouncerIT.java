@@ -116,6 +116,15 @@ class L2AnnouncerIT {
     assertEquals(0.0, other.metric("vipgress_l2_requests_answered_total", "eth0", vip.address()));
     assertTrue(owner.metric("vipgress_l2_requests_answered_total", "eth0", vip.address()) >= 1);
     assertEquals(3.0, owner.metric("vipgress_l2_garps_sent_total", "eth0", vip.address()));
+    List<Double> onBridge = capture.answerDelays(owner.mac, literal);
+    report(
+        String.format(
+            Locale.ROOT,
+            "%s request -> userspace answer on the bridge: p50 %.0f us, max %.0f us over %d",
+            literal,
+            L2Lab.percentile(onBridge, 50),
+            L2Lab.percentile(onBridge, 100),
+            onBridge.size()));
     if (!micros.isEmpty()) {
       report(
           String.format(

@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs one {@link L2Announcer} as its own process so lab tests can SIGKILL / SIGSTOP it. Flags:
- * {@code --iface NAME} (repeatable), {@code --garp-count N}, {@code --garp-interval-ms N}.
+ * {@code --iface NAME} (repeatable), {@code --garp-count N}, {@code --garp-interval-ms N}, {@code
+ * --link-poll-ms N}.
  *
  * <p>Commands on stdin, one per line: {@code announce VIP DEADLINE_EPOCH_MS} (the fencing deadline
  * as wall-clock time, the way a lease states it, converted here to the nanoTime clock; a queued
@@ -38,17 +39,19 @@ public final class L2AnnouncerMain {
     List<String> ifaces = new ArrayList<>();
     int count = L2Config.DEFAULT_GARP_COUNT;
     Duration interval = L2Config.DEFAULT_GARP_INTERVAL;
+    Duration linkPoll = L2Config.DEFAULT_LINK_POLL_INTERVAL;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--iface" -> ifaces.add(args[++i]);
         case "--garp-count" -> count = Integer.parseInt(args[++i]);
         case "--garp-interval-ms" -> interval = Duration.ofMillis(Long.parseLong(args[++i]));
+        case "--link-poll-ms" -> linkPoll = Duration.ofMillis(Long.parseLong(args[++i]));
         default -> throw new IllegalArgumentException("unknown flag " + args[i]);
       }
     }
     PrometheusRegistry registry = new PrometheusRegistry();
     L2Announcer announcer =
-        new L2Announcer(L2Config.defaults(ifaces).withGarp(count, interval), registry);
+        new L2Announcer(new L2Config(ifaces, count, interval, linkPoll), registry);
     announcer.onHealthChange(() -> emit("health " + announcer.healthy() + " " + epochMicros()));
     try {
       announcer.start();
