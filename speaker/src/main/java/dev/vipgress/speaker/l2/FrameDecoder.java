@@ -123,7 +123,7 @@ public final class FrameDecoder {
     Inet6Address destination = v6(dstBytes);
     Inet6Address target = v6(Arrays.copyOfRange(f, icmp + 8, icmp + 24));
     if (target.isMulticastAddress()) {
-      throw new MalformedFrameException("NDP target is multicast: " + target.getHostAddress());
+      throw new MalformedFrameException("NDP target is multicast: " + Rfc5952.format(target));
     }
     int wanted = type == ICMPV6_NEIGHBOR_SOLICITATION ? NDP_OPT_SOURCE_LL : NDP_OPT_TARGET_LL;
     Optional<Mac> linkLayer = linkLayerOption(f, icmp + NDP_BODY, icmp + payloadLength, wanted);

@@ -172,11 +172,20 @@ public final class L2Announcer implements Announcer {
       for (String name : names) {
         Iface s = new Iface(name);
         s.mac = links.link(name).map(LinkDirectory.Link::mac).orElse(Mac.ZERO);
-        s.port = opener.open(name, frame -> onFrame(s, frame), this::tickSoon);
+        try {
+          s.port = opener.open(name, frame -> onFrame(s, frame), this::tickSoon);
+        } catch (AnnouncerException e) {
+          // libpcap refuses a down interface; that is a health matter (opened once it is up),
+          // anything else is a configuration or installation error
+          if (links.isUp(name).orElse(true)) {
+            throw e;
+          }
+          log.atWarn().setMessage("interfaceDownAtStart").addKeyValue("iface", name).log();
+        }
         ifaces.put(name, s);
       }
     } catch (AnnouncerException e) {
-      ifaces.values().forEach(s -> s.port.close());
+      ifaces.values().stream().filter(s -> s.port != null).forEach(s -> s.port.close());
       ifaces.clear();
       throw e;
     }
@@ -210,7 +219,7 @@ public final class L2Announcer implements Announcer {
       return;
     }
     VipTable.Entry e = a.entry();
-    try (var c = MDC.putCloseable("vip", e.vip().getHostAddress())) {
+    try (var c = MDC.putCloseable("vip", Rfc5952.format(e.vip()))) {
       long msLeft = TimeUnit.NANOSECONDS.toMillis(fencingDeadlineNanos - now);
       if (msLeft <= 0) {
         log.atWarn().setMessage("vipAnnounceExpired").addKeyValue("deadlineMsAgo", -msLeft).log();
@@ -233,7 +242,7 @@ public final class L2Announcer implements Announcer {
     if (!table.withdraw(vip)) {
       return;
     }
-    try (var c = MDC.putCloseable("vip", vip.getHostAddress())) {
+    try (var c = MDC.putCloseable("vip", Rfc5952.format(vip))) {
       log.atInfo().setMessage("vipWithdrawn").log();
     }
     if (VipTable.canonical(vip) instanceof Inet6Address) {
@@ -299,7 +308,7 @@ public final class L2Announcer implements Announcer {
       case NeighborResponder.Conflict c -> {
         metrics.conflict(s.name, c.vip());
         if (shouldLog(c.vip())) {
-          try (var m = MDC.putCloseable("vip", c.vip().getHostAddress())) {
+          try (var m = MDC.putCloseable("vip", Rfc5952.format(c.vip()))) {
             log.atWarn()
                 .setMessage("vipConflict")
                 .addKeyValue("claimant", c.claimant().toString())
@@ -318,7 +327,7 @@ public final class L2Announcer implements Announcer {
   private void refused(Iface s, InetAddress vip) {
     metrics.refused(s.name, vip);
     if (shouldLog(vip)) {
-      try (var m = MDC.putCloseable("vip", vip.getHostAddress())) {
+      try (var m = MDC.putCloseable("vip", Rfc5952.format(vip))) {
         log.atInfo().setMessage("requestRefused").addKeyValue("reason", "fencingDeadline").log();
       }
     }
@@ -535,7 +544,7 @@ public final class L2Announcer implements Announcer {
       Long logged = fencedLogged.get(e.vip());
       if (logged == null || logged != e.term()) {
         fencedLogged.put(e.vip(), e.term());
-        try (var c = MDC.putCloseable("vip", e.vip().getHostAddress())) {
+        try (var c = MDC.putCloseable("vip", Rfc5952.format(e.vip()))) {
           log.atWarn()
               .setMessage("fencingDeadlinePassed")
               .addKeyValue("msAgo", TimeUnit.NANOSECONDS.toMillis(now - e.deadlineNanos()))
@@ -598,7 +607,7 @@ public final class L2Announcer implements Announcer {
   private static void checkVip(InetAddress vip) {
     Objects.requireNonNull(vip, "vip");
     if (vip.isAnyLocalAddress() || vip.isMulticastAddress() || vip.isLoopbackAddress()) {
-      throw new IllegalArgumentException("not a unicast VIP: " + vip.getHostAddress());
+      throw new IllegalArgumentException("not a unicast VIP: " + Rfc5952.format(vip));
     }
   }
 

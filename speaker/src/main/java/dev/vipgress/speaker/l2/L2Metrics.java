@@ -93,19 +93,19 @@ final class L2Metrics {
   }
 
   void garpSent(String iface, InetAddress vip) {
-    garpsSent.labelValues(iface, vip.getHostAddress()).inc();
+    garpsSent.labelValues(iface, Rfc5952.format(vip)).inc();
   }
 
   void answered(String iface, InetAddress vip) {
-    requestsAnswered.labelValues(iface, vip.getHostAddress()).inc();
+    requestsAnswered.labelValues(iface, Rfc5952.format(vip)).inc();
   }
 
   void refused(String iface, InetAddress vip) {
-    requestsRefused.labelValues(iface, vip.getHostAddress()).inc();
+    requestsRefused.labelValues(iface, Rfc5952.format(vip)).inc();
   }
 
   void conflict(String iface, InetAddress vip) {
-    conflicts.labelValues(iface, vip.getHostAddress()).inc();
+    conflicts.labelValues(iface, Rfc5952.format(vip)).inc();
   }
 
   void malformed(String iface) {

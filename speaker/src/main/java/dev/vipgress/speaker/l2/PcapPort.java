@@ -223,7 +223,7 @@ final class PcapPort implements FramePort {
       log.atWarn()
           .setMessage("multicastJoinFailed")
           .addKeyValue("iface", iface)
-          .addKeyValue("group", group.getHostAddress())
+          .addKeyValue("group", Rfc5952.format(group))
           .addKeyValue("error", String.valueOf(e.getMessage()))
           .log();
       return false;

@@ -65,6 +65,13 @@ class L2AnnouncerIT {
     }
   }
 
+  /** A VIP of this test; ext's and the nodes' neighbour entries for it are flushed afterwards. */
+  private Vip vip(String literal) {
+    Vip v = Vip.of(literal);
+    cleanup.addLast(() -> lab.flushEverywhere(v, L2Lab.EXT, A, B));
+    return v;
+  }
+
   private <T extends AutoCloseable> T closing(T t) {
     cleanup.push(t);
     return t;
@@ -78,7 +85,7 @@ class L2AnnouncerIT {
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"192.168.100.241", "fd76:100::241"})
   void extResolvesTheVipToTheOwnerAndTheOtherNodeNeverAnswers(String literal) throws Exception {
-    Vip vip = Vip.of(literal);
+    Vip vip = vip(literal);
     AnnouncerProcess owner = announcer(A);
     AnnouncerProcess other = announcer(B);
     BridgeCapture capture = closing(BridgeCapture.start("vg-lan", "br0"));
@@ -141,7 +148,7 @@ class L2AnnouncerIT {
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"192.168.100.242", "fd76:100::242"})
   void plannedMovesRepointExtsNeighbourEntry(String literal) throws Exception {
-    Vip vip = Vip.of(literal);
+    Vip vip = vip(literal);
     AnnouncerProcess[] nodes = {announcer(A), announcer(B)};
     NeighbourMonitor monitor = closing(NeighbourMonitor.start(lab.lab.netns(L2Lab.EXT)));
     nodes[0].announceAndWait(vip.address(), Duration.ofMinutes(5));
@@ -169,7 +176,7 @@ class L2AnnouncerIT {
   @ValueSource(strings = {"192.168.100.243", "fd76:100::243"})
   void killedOwnerIsSilentAfterItsDeadlineAndExtFollowsTheNewOwner(String literal)
       throws Exception {
-    Vip vip = Vip.of(literal);
+    Vip vip = vip(literal);
     List<Double> millis = new ArrayList<>();
     AnnouncerProcess next = announcer(B);
     for (int round = 0; round < 3; round++) {
@@ -206,7 +213,7 @@ class L2AnnouncerIT {
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"192.168.100.244", "fd76:100::244"})
   void frozenOwnerAnswersNothingAfterItsDeadlineEvenWhenThawed(String literal) throws Exception {
-    Vip vip = Vip.of(literal);
+    Vip vip = vip(literal);
     AnnouncerProcess owner = announcer(A);
     AnnouncerProcess next = announcer(B);
     AtomicLong deadline = new AtomicLong(owner.announce(vip.address(), LEASE));

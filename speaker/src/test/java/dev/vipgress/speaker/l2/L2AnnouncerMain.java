@@ -70,13 +70,13 @@ public final class L2AnnouncerMain {
           long deadlineEpochNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[2]));
           long nowEpochNanos = epochMicros() * 1_000;
           long deadline = System.nanoTime() + (deadlineEpochNanos - nowEpochNanos);
-          emit("announced " + vip.getHostAddress() + " " + epochMicros());
+          emit("announced " + Rfc5952.format(vip) + " " + epochMicros());
           announcer.announce(vip, deadline);
         }
         case "withdraw" -> {
           InetAddress vip = InetAddress.getByName(w[1]);
           announcer.withdraw(vip);
-          emit("withdrawn " + vip.getHostAddress());
+          emit("withdrawn " + Rfc5952.format(vip));
         }
         case "health" -> emit("health " + announcer.healthy() + " " + epochMicros());
         case "metrics" -> {

@@ -81,6 +81,18 @@ class L2AnnouncerTest {
   }
 
   @Test
+  void anInterfaceDownAtStartIsUnhealthyNotAnError() throws Exception {
+    links.put("eth0", false);
+    opener.failWith = "L2 announcer: cannot open eth0 for capture: That device is not up";
+    L2Announcer a = announcer("eth0");
+    a.start();
+    assertFalse(a.healthy());
+    opener.failWith = null;
+    links.put("eth0", true);
+    await(a::healthy);
+  }
+
+  @Test
   void globSelectsEthernetInterfacesOnly() throws Exception {
     links.put("eth0", true);
     links.put("eth1", true);

@@ -97,6 +97,16 @@ class L2InterfaceHealthIT {
         "the burst is repeated on the recreated interface");
   }
 
+  @Test
+  void anInterfaceDownAtStartIsUnhealthyUntilItComesUp() throws Exception {
+    ip("link", "set", IF, "down");
+    announcer = AnnouncerProcess.start(netns, NODE, IF_MAC, List.of(), "--iface", IF);
+    assertFalse(announcer.healthy());
+    int mark = announcer.mark();
+    ip("link", "set", IF, "up");
+    assertTrue(announcer.awaitHealthEvent(mark, true, EVENT), "no health callback (up)");
+  }
+
   private double metric() {
     try {
       return announcer.metric("vipgress_l2_garps_sent_total", IF, VIP.address());

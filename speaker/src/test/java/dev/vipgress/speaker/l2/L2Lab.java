@@ -79,8 +79,27 @@ final class L2Lab {
   }
 
   void extFlush(Vip vip) {
+    flush(EXT, vip);
+  }
+
+  /** Removes the neighbour entries the test caused (ext resolving, nodes forwarding the ping). */
+  void flushEverywhere(Vip vip, String... hosts) {
+    for (String h : hosts) {
+      flush(h, vip);
+    }
+  }
+
+  private void flush(String host, Vip vip) {
     lab.exec(
-        EXT, "ip", vip.v6() ? "-6" : "-4", "neigh", "flush", "to", vip.literal(), "dev", "eth0");
+        host,
+        "ip",
+        vip.v6() ? "-6" : "-4",
+        "neigh",
+        "flush",
+        "to",
+        vip.literal(),
+        "dev",
+        iface(host));
   }
 
   /** A ping to the VIP: the kernel resolves (or re-resolves) it first; the echo itself is lost. */

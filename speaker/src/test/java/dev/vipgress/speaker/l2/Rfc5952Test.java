@@ -1,0 +1,25 @@
+package dev.vipgress.speaker.l2;
+
+import static dev.vipgress.speaker.l2.TestVectors.ip;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class Rfc5952Test {
+  @ParameterizedTest
+  @CsvSource({
+    "fd76:100:0:0:0:0:0:241, fd76:100::241",
+    "FD76:0100::0241, fd76:100::241",
+    "::, ::",
+    "::1, ::1",
+    "fe80::, fe80::",
+    "2001:db8:0:1:1:1:1:1, 2001:db8:0:1:1:1:1:1",
+    "2001:0:0:1:0:0:0:1, 2001:0:0:1::1",
+    "2001:db8:0:0:1:0:0:1, 2001:db8::1:0:0:1",
+    "192.168.100.241, 192.168.100.241",
+  })
+  void formats(String in, String out) {
+    assertEquals(out, Rfc5952.format(ip(in)));
+  }
+}
