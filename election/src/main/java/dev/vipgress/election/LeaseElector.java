@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -150,6 +151,8 @@ public final class LeaseElector implements AutoCloseable {
   private final Map<String, Integer> pendingLost = new HashMap<>();
   private final ArrayDeque<Key> urgent = new ArrayDeque<>();
   private final ArrayDeque<Key> normal = new ArrayDeque<>();
+  private final ArrayDeque<Key> adoptions = new ArrayDeque<>();
+  private int adoptionsInFlight;
   private final Set<Key> queued = new HashSet<>();
   private final Map<Key, Op> inflight = new HashMap<>();
   private final Set<String> readBeforeWrite = new HashSet<>();
@@ -165,6 +168,8 @@ public final class LeaseElector implements AutoCloseable {
 
   private String incarnation;
   private final Set<String> myIncarnations = new HashSet<>();
+  private final Map<String, Handoffs.Entry> pendingHandoffs = new LinkedHashMap<>();
+  private boolean ownNeedsCreate;
   private V1Lease own;
   private boolean ownWritten;
   private boolean ownEverWritten;
@@ -191,6 +196,12 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
   private static final long FOLLOWS_NODE = Long.MIN_VALUE;
+
+  /** Longest chain of handoffs followed (deterministic for every node). */
+  private static final int MAX_CHAIN = 8;
+
+  /** Handoff records kept on a liveness Lease before unreferenced ones are dropped. */
+  private static final int KEEP_HANDOFFS = 4;
 
   /**
    * An elector for {@code nodeName} on the API server behind {@code client}. The client is shared,
@@ -687,24 +698,59 @@ public final class LeaseElector implements AutoCloseable {
   // Decisions (loop)
   // =====================================================================================
 
-  private HolderState holderState(String holder, String inc, long now) {
-    if (holder.isEmpty()) {
-      return HolderState.FREE;
-    }
-    if (holder.equals(node)) {
-      return incarnation.equals(inc) ? HolderState.MINE : HolderState.FREE;
-    }
-    Peer p = peer(holder, now);
-    if (!p.present()) {
-      if (p.referencedIncarnation == null) {
-        p.referencedIncarnation = inc;
+  /** Who holds a VIP in this node's view: its Lease's holder, or that holder's heir. */
+  private record Resolved(HolderState state, String holder, boolean direct) {}
+
+  /**
+   * Follows the VIP Lease's holder, and the handoff records of ended incarnations, to the node that
+   * holds the VIP now. Every node computes the same answer from the same objects; a chain longer
+   * than {@link #MAX_CHAIN} counts as free for everyone alike.
+   */
+  private Resolved resolve(String v, String holder, String inc, long now) {
+    for (int depth = 0; depth < MAX_CHAIN; depth++) {
+      boolean direct = depth == 0;
+      if (holder.isEmpty()) {
+        return new Resolved(HolderState.FREE, "", direct);
       }
-      return lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD;
+      Handoffs.Entry entry;
+      if (holder.equals(node)) {
+        if (incarnation.equals(inc)) {
+          return new Resolved(HolderState.MINE, node, direct);
+        }
+        entry = ownHandoffs().get(inc);
+      } else {
+        Peer p = peer(holder, now);
+        if (!p.present()) {
+          if (p.referencedIncarnation == null) {
+            p.referencedIncarnation = inc;
+          }
+          return new Resolved(
+              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
+        }
+        if (!p.fenced() && Objects.equals(inc, p.incarnation())) {
+          return new Resolved(
+              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
+        }
+        entry = p.handoffs().get(inc);
+      }
+      if (entry == null) {
+        return new Resolved(HolderState.FREE, holder, direct);
+      }
+      String[] heir = entry.heirOf(v);
+      holder = heir[0];
+      inc = heir[1];
     }
-    if (p.fenced() || !Objects.equals(inc, p.incarnation())) {
-      return HolderState.FREE;
+    return new Resolved(HolderState.FREE, "", false);
+  }
+
+  /** Handoff records on this node's own liveness Lease, as last written or seen. */
+  private Map<String, Handoffs.Entry> ownHandoffs() {
+    V1Lease l = own;
+    Peer self = peers.get(node);
+    if (self != null && self.lease != null && (l == null || Leases.newer(self.lease, l))) {
+      return self.handoffs();
     }
-    return lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD;
+    return l == null ? Map.of() : Handoffs.parse(Leases.annotation(l, Leases.HANDOFF));
   }
 
   private boolean ownValid(long now) {
@@ -770,7 +816,9 @@ public final class LeaseElector implements AutoCloseable {
     Tombstone t = l == null ? tombstones.get(v) : null;
     String holder = l != null ? Leases.holder(l) : t != null ? t.holder() : "";
     String inc = l != null ? Leases.annotation(l, INCARNATION) : t != null ? t.incarnation() : null;
-    HolderState hs = holderState(holder, inc, now);
+    Resolved r = resolve(v, holder, inc, now);
+    HolderState hs = r.state();
+    holder = r.holder();
     boolean want = candidacy.contains(v);
 
     boolean mine = hs == HolderState.MINE && want && healthy && !closing && ownValid(now);
@@ -801,6 +849,8 @@ public final class LeaseElector implements AutoCloseable {
         freeSince.remove(v);
         if (l == null || !want) {
           enqueue(new Key(false, v), true); // re-create a deleted Lease, or release
+        } else if (!r.direct()) {
+          adopt(v); // inherited: write the Lease in our name, in the background
         }
       }
       case NEEDS_FENCE -> {
@@ -814,7 +864,7 @@ public final class LeaseElector implements AutoCloseable {
           if (!canAcquire(now)) {
             acquireBlocked = true;
           } else {
-            long due = placementDue(v, l, t, since, now);
+            long due = placementDue(v, l, holder, since, now);
             if (due - now <= 0) {
               enqueue(new Key(false, v), false);
             } else {
@@ -836,8 +886,7 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   /** When this node may take free VIP {@code v}: now if it is first in the placement order. */
-  private long placementDue(String v, V1Lease l, Tombstone t, long since, long now) {
-    String previous = l != null ? Leases.holder(l) : t != null ? t.holder() : null;
+  private long placementDue(String v, V1Lease l, String previous, long since, long now) {
     String declined = l != null ? Leases.annotation(l, Leases.RELEASED_BY) : null;
     List<Candidate> cands = new ArrayList<>(eligiblePeers.size() + 1);
     cands.add(new Candidate(node, true));
@@ -1024,13 +1073,36 @@ public final class LeaseElector implements AutoCloseable {
     (isUrgent ? urgent : normal).add(k);
   }
 
+  /** Inherited VIPs are rewritten in our name a few at a time: it is tidying, not urgent. */
+  private void adopt(String v) {
+    Key k = new Key(false, v);
+    if (queued.contains(k) || inflight.containsKey(k)) {
+      return;
+    }
+    queued.add(k);
+    adoptions.add(k);
+  }
+
   private void pump() {
-    while (inflight.size() < config.apiConcurrency() && !(urgent.isEmpty() && normal.isEmpty())) {
-      Key k = urgent.isEmpty() ? normal.poll() : urgent.poll();
+    int adoptLimit = Math.max(1, config.apiConcurrency() / 4);
+    while (inflight.size() < config.apiConcurrency()) {
+      Key k;
+      if (!urgent.isEmpty()) {
+        k = urgent.poll();
+      } else if (!normal.isEmpty()) {
+        k = normal.poll();
+      } else if (!adoptions.isEmpty() && adoptionsInFlight < adoptLimit) {
+        k = adoptions.poll();
+      } else {
+        break;
+      }
       queued.remove(k);
       Op op = k.fence() ? planFence(k) : planVip(k);
       if (op == null) {
         continue;
+      }
+      if (op.kind().equals("adopt")) {
+        adoptionsInFlight++;
       }
       inflight.put(k, op);
       wiring
@@ -1067,7 +1139,8 @@ public final class LeaseElector implements AutoCloseable {
     Tombstone t = l == null ? tombstones.get(v) : null;
     String holder = l != null ? Leases.holder(l) : t != null ? t.holder() : "";
     String inc = l != null ? Leases.annotation(l, INCARNATION) : t != null ? t.incarnation() : null;
-    HolderState hs = holderState(holder, inc, now);
+    Resolved resolved = resolve(v, holder, inc, now);
+    HolderState hs = resolved.state();
     boolean want = candidacy.contains(v);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
     if (hs == HolderState.MINE) {
@@ -1086,6 +1159,9 @@ public final class LeaseElector implements AutoCloseable {
         body.getMetadata().getAnnotations().put(Leases.RELEASED_BY, node);
         return new Op(k, "release", name, a -> a.replace(body));
       }
+      if (!resolved.direct() && canHold(now)) {
+        return new Op(k, "adopt", name, a -> a.replace(takeOver(l, wall)));
+      }
       return null;
     }
     if (hs != HolderState.FREE) {
@@ -1097,21 +1173,7 @@ public final class LeaseElector implements AutoCloseable {
         body = newVipLease(v, node, wall, null);
         return new Op(k, "acquire", name, a -> a.create(body));
       }
-      body = Leases.copy(l);
-      int transitions =
-          body.getSpec().getLeaseTransitions() == null ? 0 : body.getSpec().getLeaseTransitions();
-      if (!node.equals(Leases.holder(l))) {
-        transitions++;
-      }
-      body.getSpec()
-          .holderIdentity(node)
-          .acquireTime(wall)
-          .renewTime(wall)
-          .leaseDurationSeconds(leaseSeconds())
-          .leaseTransitions(transitions);
-      body.getMetadata().getAnnotations().put(INCARNATION, incarnation);
-      body.getMetadata().getAnnotations().put(Leases.VIP, v);
-      body.getMetadata().getAnnotations().remove(Leases.RELEASED_BY);
+      body = takeOver(l, wall);
       return new Op(k, "acquire", name, a -> a.replace(body));
     }
     if (!want && l != null && holder.isEmpty() && isGcNode(v, now)) {
@@ -1126,6 +1188,29 @@ public final class LeaseElector implements AutoCloseable {
           });
     }
     return null;
+  }
+
+  /** {@code l} rewritten with this node as holder under its current incarnation. */
+  private V1Lease takeOver(V1Lease l, OffsetDateTime wall) {
+    V1Lease body = Leases.copy(l);
+    int transitions =
+        body.getSpec().getLeaseTransitions() == null ? 0 : body.getSpec().getLeaseTransitions();
+    if (!node.equals(Leases.holder(l))) {
+      transitions++;
+    }
+    body.getSpec()
+        .holderIdentity(node)
+        .acquireTime(wall)
+        .renewTime(wall)
+        .leaseDurationSeconds(leaseSeconds())
+        .leaseTransitions(transitions);
+    VipAddress vip = Leases.vipOf(l);
+    body.getMetadata().getAnnotations().put(INCARNATION, incarnation);
+    if (vip != null) {
+      body.getMetadata().getAnnotations().put(Leases.VIP, vip.literal());
+    }
+    body.getMetadata().getAnnotations().remove(Leases.RELEASED_BY);
+    return body;
   }
 
   private boolean canHold(long now) {
@@ -1168,23 +1253,82 @@ public final class LeaseElector implements AutoCloseable {
     if (readBeforeWrite.remove(name)) {
       return new Op(k, "read", name, a -> a.get(name));
     }
+    // The fence names the heirs of the fenced incarnation: its VIPs move with this one write.
+    Map<String, String> heirs = new HashMap<>();
+    for (Peer q : eligiblePeers) {
+      if (!q.node.equals(x) && q.incarnation() != null) {
+        heirs.put(q.node, q.incarnation());
+      }
+    }
+    if (ownValid(now) && healthy && !closing) {
+      heirs.put(node, incarnation);
+    }
+    String fencedInc = p.incarnation();
+    Map<String, Handoffs.Entry> entries = new LinkedHashMap<>(p.handoffs());
+    if (fencedInc != null && !heirs.isEmpty()) {
+      entries.putIfAbsent(fencedInc, new Handoffs.Entry(fencedInc, Map.copyOf(heirs)));
+    }
+    prune(x, entries, fencedInc);
     if (p.present()) {
       V1Lease body = Leases.copy(p.lease);
       body.getMetadata().getAnnotations().put(Leases.FENCED_BY, node);
+      putHandoffs(body, entries);
       return new Op(k, "fence", name, a -> a.replace(body));
     }
     V1Lease body = Leases.newLease(config.namespace(), name, Leases.KIND_NODE);
     body.getMetadata().getAnnotations().put(Leases.NODE, x);
     body.getMetadata().getAnnotations().put(Leases.FENCED_BY, node);
-    if (p.referencedIncarnation != null) {
-      body.getMetadata().getAnnotations().put(INCARNATION, p.referencedIncarnation);
+    if (fencedInc != null) {
+      body.getMetadata().getAnnotations().put(INCARNATION, fencedInc);
     }
+    putHandoffs(body, entries);
     body.getSpec().holderIdentity(x).leaseDurationSeconds(leaseSeconds());
     return new Op(k, "fence", name, a -> a.create(body));
   }
 
+  private static void putHandoffs(V1Lease body, Map<String, Handoffs.Entry> entries) {
+    if (entries.isEmpty()) {
+      body.getMetadata().getAnnotations().remove(Leases.HANDOFF);
+    } else {
+      body.getMetadata().getAnnotations().put(Leases.HANDOFF, Handoffs.encode(entries.values()));
+    }
+  }
+
+  /**
+   * Drops handoff records of {@code x} that nothing refers to any more (no VIP Lease, tombstone or
+   * other handoff names that incarnation), once there are more than a few. {@code keep} stays.
+   */
+  private void prune(String x, Map<String, Handoffs.Entry> entries, String keep) {
+    if (entries.size() <= KEEP_HANDOFFS) {
+      return;
+    }
+    Set<String> referenced = new HashSet<>();
+    for (V1Lease l : vips.values()) {
+      if (x.equals(Leases.holder(l))) {
+        referenced.add(Leases.annotation(l, INCARNATION));
+      }
+    }
+    for (Tombstone t : tombstones.values()) {
+      if (x.equals(t.holder())) {
+        referenced.add(t.incarnation());
+      }
+    }
+    for (Peer q : peers.values()) {
+      for (Handoffs.Entry e : q.handoffs().values()) {
+        referenced.add(e.heirs().get(x));
+      }
+    }
+    for (Handoffs.Entry e : ownHandoffs().values()) {
+      referenced.add(e.heirs().get(x));
+    }
+    entries.keySet().removeIf(inc -> !inc.equals(keep) && !referenced.contains(inc));
+  }
+
   private void onOpDone(Op op, V1Lease result, ApiException error) {
     inflight.remove(op.key());
+    if (op.kind().equals("adopt")) {
+      adoptionsInFlight--;
+    }
     long now = loop.nanoTime();
     if (error == null) {
       switch (op.kind()) {
@@ -1330,8 +1474,12 @@ public final class LeaseElector implements AutoCloseable {
       return; // a bulk release: written after the listener heard lost() for every VIP
     }
     V1Lease body = ownBody();
-    boolean create = own == null;
+    boolean create = own == null || ownNeedsCreate;
+    if (create) {
+      body.getMetadata().resourceVersion(null).uid(null);
+    }
     String incSent = incarnation;
+    Set<String> handoffsSent = Set.copyOf(pendingHandoffs.keySet());
     renewing = true;
     renewSentAt = now;
     wiring
@@ -1340,7 +1488,7 @@ public final class LeaseElector implements AutoCloseable {
             () -> {
               try {
                 V1Lease r = create ? api.create(body) : api.replace(body);
-                loop.execute(() -> onRenewed(now, incSent, r));
+                loop.execute(() -> onRenewed(now, incSent, handoffsSent, r));
               } catch (ApiException e) {
                 loop.execute(() -> onRenewFailed(now, e));
               } catch (RuntimeException e) {
@@ -1367,14 +1515,21 @@ public final class LeaseElector implements AutoCloseable {
     a.put(Leases.DURATION_MS, Long.toString(config.leaseDuration().toMillis()));
     a.put(Leases.CANDIDACY, candidacyStamp);
     a.remove(Leases.FENCED_BY);
+    Map<String, Handoffs.Entry> entries =
+        new LinkedHashMap<>(Handoffs.parse(Leases.annotation(b, Leases.HANDOFF)));
+    pendingHandoffs.forEach(entries::putIfAbsent); // a record, once written, never changes
+    prune(node, entries, null);
+    putHandoffs(b, entries);
     b.getMetadata().putLabelsItem(Leases.MANAGED_BY, Leases.MANAGED_BY_VALUE);
     b.getMetadata().putLabelsItem(Leases.KIND, Leases.KIND_NODE);
     return b;
   }
 
-  private void onRenewed(long sent, String incSent, V1Lease r) {
+  private void onRenewed(long sent, String incSent, Set<String> handoffsSent, V1Lease r) {
     renewing = false;
     ownEverWritten = true;
+    ownNeedsCreate = false;
+    pendingHandoffs.keySet().removeAll(handoffsSent);
     long now = loop.nanoTime();
     metrics.renewals.incrementAndGet();
     if (own == null || !Leases.newer(own, r)) {
@@ -1455,7 +1610,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     if (code == 404) {
       log.warn("nodeLeaseMissing node={}: re-creating it", node);
-      own = null;
+      ownNeedsCreate = own != null; // keep its annotations (handoff records) in the new one
       renewNow();
       return;
     }
@@ -1495,6 +1650,7 @@ public final class LeaseElector implements AutoCloseable {
 
   private void onOwnRead(V1Lease r) {
     renewing = false;
+    ownNeedsCreate = false;
     applyNodeLease(r, loop.nanoTime());
     if (own == null || Leases.newer(r, own) || Objects.equals(Leases.resourceVersion(r), null)) {
       own = r;
@@ -1507,7 +1663,7 @@ public final class LeaseElector implements AutoCloseable {
   private void onOwnReadFailed(ApiException e) {
     renewing = false;
     if (e.getCode() == 404) {
-      own = null;
+      ownNeedsCreate = own != null;
       renewNow();
       return;
     }
@@ -1567,6 +1723,18 @@ public final class LeaseElector implements AutoCloseable {
   /** Drops every VIP at once: a new incarnation voids every VIP Lease held under the old one. */
   private void bump(LossReason why) {
     String previous = incarnation;
+    if ((why == LossReason.UNHEALTHY || why == LossReason.SHUTDOWN) && ownWritten) {
+      // A planned release names the heirs in the same write that ends the incarnation.
+      Map<String, String> heirs = new HashMap<>();
+      for (Peer q : eligiblePeers) {
+        if (q.incarnation() != null) {
+          heirs.put(q.node, q.incarnation());
+        }
+      }
+      if (!heirs.isEmpty()) {
+        pendingHandoffs.put(previous, new Handoffs.Entry(previous, Map.copyOf(heirs)));
+      }
+    }
     incarnation = newIncarnation();
     ownWritten = false;
     dropReason = why;

@@ -21,8 +21,9 @@ import java.util.Map;
  *   <li>Node liveness Lease {@code node-<node>}: {@code spec.holderIdentity} = the node, renewed
  *       every renew interval; annotations {@value #INCARNATION} (random per process start and per
  *       bulk release), {@value #ELIGIBLE}, {@value #STATE}, {@value #DURATION_MS}, {@value
- *       #CANDIDACY}, and {@value #FENCED_BY} once a peer fenced it. A released VIP Lease names the
- *       node that let it go in {@value #RELEASED_BY} (placement skips that node).
+ *       #CANDIDACY}, {@value #FENCED_BY} once a peer fenced it, and {@value #HANDOFF}: who inherits
+ *       the VIPs of each ended incarnation ({@link Handoffs}). A released VIP Lease names the node
+ *       that let it go in {@value #RELEASED_BY} (placement skips that node).
  * </ul>
  */
 final class Leases {
@@ -44,6 +45,7 @@ final class Leases {
   static final String CANDIDACY = "vipgress.dev/candidacy";
   static final String FENCED_BY = "vipgress.dev/fenced-by";
   static final String RELEASED_BY = "vipgress.dev/released-by";
+  static final String HANDOFF = "vipgress.dev/handoff";
 
   static final String NODE_PREFIX = "node-";
   private static final int MAX_NAME = 253;

@@ -28,6 +28,9 @@ final class Peer {
   /** A lapse check is scheduled. */
   boolean checkScheduled;
 
+  private V1Lease parsedFrom;
+  private java.util.Map<String, Handoffs.Entry> handoffs = java.util.Map.of();
+
   Peer(String node, long now) {
     this.node = node;
     this.changedAt = now;
@@ -51,6 +54,18 @@ final class Peer {
 
   boolean eligibleFlag() {
     return lease != null && "true".equals(Leases.annotation(lease, Leases.ELIGIBLE));
+  }
+
+  /** Handoff records of the current lease version (parsed once per version). */
+  java.util.Map<String, Handoffs.Entry> handoffs() {
+    if (lease == null) {
+      return java.util.Map.of();
+    }
+    if (parsedFrom != lease) {
+      handoffs = Handoffs.parse(Leases.annotation(lease, Leases.HANDOFF));
+      parsedFrom = lease;
+    }
+    return handoffs;
   }
 
   String candidacy() {
@@ -89,7 +104,8 @@ final class Peer {
         Objects.toString(Leases.annotation(lease, Leases.STATE)),
         Objects.toString(Leases.annotation(lease, Leases.ELIGIBLE)),
         Objects.toString(candidacy()),
-        Objects.toString(Leases.annotation(lease, Leases.DURATION_MS)));
+        Objects.toString(Leases.annotation(lease, Leases.DURATION_MS)),
+        Objects.toString(Leases.annotation(lease, Leases.HANDOFF)));
   }
 
   static boolean isFenced(V1Lease l) {

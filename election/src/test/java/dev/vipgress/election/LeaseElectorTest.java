@@ -499,6 +499,109 @@ class LeaseElectorTest {
   }
 
   @Test
+  void failoverMovesThousandsOfVipsWithOneWriteAndAdoptsThemLater() {
+    FakeCluster c = cluster(30);
+    c.server.latencyMillis = 5;
+    Set<String> vips = FakeCluster.vips(3000);
+    c.start("node1", vips);
+    c.start("node2", vips);
+    c.start("node3", vips);
+    c.sched.advance(Duration.ofSeconds(20));
+    assertEquals(3000, c.ownership().size());
+    Set<String> victims = c.member("node1").listener.ownedNow();
+    c.sched.advanceMillis(222);
+    long writesBefore = c.server.writes();
+    c.kill("node1");
+    long t = c.sched.advanceUntil(() -> c.ownership().size() == 3000, Duration.ofSeconds(3));
+    assertTrue(t < 1100 * MS, "failover of " + victims.size() + " VIPs took " + t / MS + " ms");
+    long writes = c.server.writes() - writesBefore;
+    assertTrue(writes < 20, "writes until every VIP moved: " + writes);
+    assertTrue(c.member("node2").listener.ownedNow().size() > 1200);
+    assertTrue(c.member("node3").listener.ownedNow().size() > 1200);
+    // the heirs rewrite the inherited Leases in their own name, in the background
+    c.sched.advance(Duration.ofSeconds(60));
+    for (String v : victims) {
+      assertEquals(
+          c.ownership().get(v), Leases.holder(c.server.lease(VipAddress.parse(v).leaseName())));
+    }
+  }
+
+  @Test
+  void gracefulHandoverOfThousandsOfVipsIsOneWrite() {
+    FakeCluster c = cluster(31);
+    c.server.latencyMillis = 5;
+    Set<String> vips = FakeCluster.vips(3000);
+    Member a = c.start("node1", vips);
+    c.start("node2", vips);
+    c.start("node3", vips);
+    c.sched.advance(Duration.ofSeconds(20));
+    assertEquals(3000, c.ownership().size());
+    long writesBefore = c.server.writes();
+    a.elector.close();
+    long t =
+        c.sched.advanceUntil(
+            () ->
+                c.member("node2").listener.ownedNow().size()
+                        + c.member("node3").listener.ownedNow().size()
+                    == 3000,
+            Duration.ofSeconds(3));
+    assertTrue(t < 30 * MS, "handover took " + t / MS + " ms");
+    long writes = c.server.writes() - writesBefore;
+    assertTrue(writes < 50, "writes until every VIP moved (adoption included): " + writes);
+    assertTrue(a.listener.ownedNow().isEmpty());
+  }
+
+  @Test
+  void heirThatDiesBeforeAdoptingPassesTheVipsOnThroughTheChain() {
+    FakeCluster c = cluster(32);
+    c.server.latencyMillis = 40; // slow writes: adoption is far from done when the heir dies
+    Set<String> vips = FakeCluster.vips(600);
+    c.start("node1", vips);
+    c.start("node2", vips);
+    c.start("node3", vips);
+    c.sched.advance(Duration.ofSeconds(40));
+    assertEquals(600, c.ownership().size());
+    c.kill("node1");
+    c.sched.advanceUntil(() -> c.ownership().size() == 600, Duration.ofSeconds(3));
+    c.sched.advanceMillis(300);
+    long notAdopted = c.server.all().stream().filter(l -> "node1".equals(Leases.holder(l))).count();
+    assertTrue(notAdopted > 50, "still naming node1: " + notAdopted);
+    c.kill("node2");
+    long t = c.sched.advanceUntil(() -> c.ownership().size() == 600, Duration.ofSeconds(3));
+    assertTrue(t < 1200 * MS, "second failover took " + t / MS + " ms");
+    assertEquals(Set.of("node3"), Set.copyOf(c.ownership().values()));
+    c.sched.advance(Duration.ofSeconds(60));
+    for (var l : c.server.all()) {
+      if (Leases.isVipLease(l)) {
+        assertEquals("node3", Leases.holder(l));
+      }
+    }
+  }
+
+  @Test
+  void heirThatIsNotACandidateReleasesTheVip() {
+    FakeCluster c = cluster(33);
+    Set<String> all = FakeCluster.vips(40);
+    Set<String> fewer = new HashSet<>(all);
+    String only = all.iterator().next();
+    fewer.remove(only);
+    Member a = c.start("node1", all);
+    c.start("node2", fewer);
+    Member n3 = c.start("node3", all);
+    c.sched.advance(Duration.ofSeconds(3));
+    // make sure node1 owns `only`, then kill it: node2 may inherit it but does not want it
+    if (!a.listener.ownedNow().contains(only)) {
+      (n3.listener.ownedNow().contains(only) ? n3 : a).elector.setCandidacy(fewer);
+      c.sched.advance(Duration.ofSeconds(3));
+      n3.elector.setCandidacy(all);
+      c.sched.advance(Duration.ofSeconds(1));
+    }
+    c.kill(c.ownership().get(only));
+    c.sched.advanceUntil(() -> c.ownership().size() == 40, Duration.ofSeconds(5));
+    assertEquals("node3", c.ownership().get(only));
+  }
+
+  @Test
   void metricsCountWhatHappened() {
     FakeCluster c = cluster(21);
     Member a = c.start("node1", Set.of("10.0.0.1", "10.0.0.2"));
