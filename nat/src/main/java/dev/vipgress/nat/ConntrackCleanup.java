@@ -55,6 +55,59 @@ public final class ConntrackCleanup {
     return List.of("-D", "-f", f.name, flag, addr);
   }
 
+  /**
+   * Keeps only the commands that would delete something, judged from one {@code conntrack -L -f
+   * <family>} listing — so an ownership change of 10,000 VIPs costs one listing plus one run per
+   * VIP or pod that actually has entries, not 20,000 runs.
+   */
+  public static List<List<String>> present(List<List<String>> cmds, Family f, String listing) {
+    Set<String> origSrc = new java.util.HashSet<>();
+    Set<String> origDst = new java.util.HashSet<>();
+    Set<String> replyDst = new java.util.HashSet<>();
+    for (String line : listing.split("\n")) {
+      List<String> src = new ArrayList<>();
+      List<String> dst = new ArrayList<>();
+      for (String w : line.split("\\s+")) {
+        if (w.startsWith("src=")) {
+          src.add(canonical(w.substring(4)));
+        } else if (w.startsWith("dst=")) {
+          dst.add(canonical(w.substring(4)));
+        }
+      }
+      if (src.size() >= 2 && dst.size() >= 2) {
+        origSrc.add(src.get(0));
+        origDst.add(dst.get(0));
+        replyDst.add(dst.get(1));
+      }
+    }
+    List<List<String>> out = new ArrayList<>();
+    for (List<String> c : cmds) {
+      if (!c.get(2).equals(f.name)) {
+        continue;
+      }
+      String addr = canonical(c.get(4));
+      boolean hit =
+          switch (c.get(3)) {
+            case "-q" -> replyDst.contains(addr);
+            case "-d" -> origDst.contains(addr);
+            case "-s" -> origSrc.contains(addr);
+            default -> true;
+          };
+      if (hit) {
+        out.add(c);
+      }
+    }
+    return out;
+  }
+
+  private static String canonical(String a) {
+    try {
+      return Addresses.format(Addresses.parse(a));
+    } catch (IllegalArgumentException e) {
+      return a;
+    }
+  }
+
   /** Whether a {@code conntrack -D} run succeeded (it exits 1 when nothing matched). */
   static boolean ok(CommandRunner.Result r) {
     return r.ok() || r.stderr().contains("0 flow entries have been deleted");

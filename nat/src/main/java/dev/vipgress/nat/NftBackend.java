@@ -200,19 +200,10 @@ public final class NftBackend implements AutoCloseable {
     ipBatch(rd.after());
     routeView = wantRoutes;
 
-    int cleaned = 0;
-    if (config.conntrackCleanup()) {
-      for (List<String> args : ConntrackCleanup.commands(before, plan.table())) {
-        List<String> argv = new ArrayList<>();
-        argv.add(config.conntrack());
-        argv.addAll(args);
-        Result c = runner.run(argv, "", config.commandTimeout());
-        if (!ConntrackCleanup.ok(c)) {
-          log.warn("conntrackCleanupFailed args={} error={}", args, c.stderr().strip());
-        }
-        cleaned++;
-      }
-    }
+    int cleaned =
+        config.conntrackCleanup()
+            ? cleanConntrack(ConntrackCleanup.commands(before, plan.table()))
+            : 0;
     log.info(
         "natApplied vips={} live={} snat={} steered={} slots={} conntrackRuns={} ms={}",
         plan.table().owned().size(),
@@ -301,12 +292,7 @@ public final class NftBackend implements AutoCloseable {
       log.warn("natCloseFailed what=routes error={}", e.getMessage());
     }
     if (config.conntrackCleanup()) {
-      for (List<String> args : ConntrackCleanup.releaseAll(l.state())) {
-        List<String> argv = new ArrayList<>();
-        argv.add(config.conntrack());
-        argv.addAll(args);
-        runner.run(argv, "", config.commandTimeout());
-      }
+      cleanConntrack(ConntrackCleanup.releaseAll(l.state()));
     }
     log.info("natClosed handingOver=false");
   }
@@ -325,6 +311,39 @@ public final class NftBackend implements AutoCloseable {
   /** The owner node → slot assignment in force (for status and tests). */
   public Map<String, Integer> slots() {
     return Map.copyOf(slots);
+  }
+
+  /**
+   * Runs the clean-up commands that would delete something; returns how many ran. Failures are
+   * logged, not thrown: the table is already in its new state.
+   */
+  private int cleanConntrack(List<List<String>> cmds) {
+    int ran = 0;
+    for (Family f : Family.values()) {
+      List<List<String>> mine = cmds.stream().filter(c -> c.get(2).equals(f.name)).toList();
+      if (mine.isEmpty()) {
+        continue;
+      }
+      if (mine.size() > 4) {
+        Result list =
+            runner.run(
+                List.of(config.conntrack(), "-L", "-f", f.name), "", config.commandTimeout());
+        if (list.ok()) {
+          mine = ConntrackCleanup.present(mine, f, list.stdout());
+        }
+      }
+      for (List<String> args : mine) {
+        List<String> argv = new ArrayList<>();
+        argv.add(config.conntrack());
+        argv.addAll(args);
+        Result c = runner.run(argv, "", config.commandTimeout());
+        if (!ConntrackCleanup.ok(c)) {
+          log.warn("conntrackCleanupFailed args={} error={}", args, c.stderr().strip());
+        }
+        ran++;
+      }
+    }
+    return ran;
   }
 
   // ---------------------------------------------------------------------------------------------

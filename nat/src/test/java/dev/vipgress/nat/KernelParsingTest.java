@@ -154,4 +154,27 @@ class KernelParsingTest {
         ConntrackCleanup.commands(a, b));
     assertEquals(List.of(), ConntrackCleanup.commands(b, b));
   }
+
+  @Test
+  void conntrackListingKeepsOnlyCommandsThatDeleteSomething() {
+    String listing =
+        "tcp      6 431999 ESTABLISHED src=10.244.3.2 dst=192.168.100.100 sport=40000 dport=9000"
+            + " src=192.168.100.100 dst=192.168.100.240 sport=9000 dport=40000 [ASSURED] mark=0 use=1\n"
+            + "tcp      6 119 TIME_WAIT src=192.168.100.100 dst=192.168.100.241 sport=9000 dport=1"
+            + " src=192.168.100.241 dst=192.168.100.100 sport=1 dport=9000 [ASSURED] mark=0 use=1\n";
+    List<List<String>> cmds =
+        List.of(
+            List.of("-D", "-f", "ipv4", "-q", "192.168.100.240"),
+            List.of("-D", "-f", "ipv4", "-q", "192.168.100.241"),
+            List.of("-D", "-f", "ipv4", "-d", "192.168.100.241"),
+            List.of("-D", "-f", "ipv4", "-s", "10.244.3.2"),
+            List.of("-D", "-f", "ipv4", "-s", "10.244.3.3"),
+            List.of("-D", "-f", "ipv6", "-q", "fd76:100::240"));
+    assertEquals(
+        List.of(
+            List.of("-D", "-f", "ipv4", "-q", "192.168.100.240"),
+            List.of("-D", "-f", "ipv4", "-d", "192.168.100.241"),
+            List.of("-D", "-f", "ipv4", "-s", "10.244.3.2")),
+        ConntrackCleanup.present(cmds, Family.V4, listing));
+  }
 }
