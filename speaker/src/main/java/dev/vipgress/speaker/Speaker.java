@@ -251,6 +251,11 @@ final class Speaker implements AutoCloseable {
     }
 
     @Override
+    public void renewedAll(java.util.Set<String> vips, long deadline) {
+      target.renewedAll(vips, deadline);
+    }
+
+    @Override
     public void lost(String vip) {
       target.lost(vip);
     }

@@ -115,8 +115,17 @@ public final class Lab {
     return host(host).path("mac").asText();
   }
 
-  /** Network namespace of a host name, a slot name (node1-p1) or a pod (NS/NAME). */
+  /**
+   * Network namespace of a host name, {@code lan} (the bridge), a slot name (node1-p1), a pod
+   * (NS/NAME) or a namespace name itself ({@code vg-...}).
+   */
   public String netns(String host) {
+    if (host.equals("lan")) {
+      return "vg-lan";
+    }
+    if (host.startsWith("vg-")) {
+      return host;
+    }
     JsonNode s = cachedStatus();
     if (s.path("hosts").has(host)) {
       return s.path("hosts").path(host).path("netns").asText();

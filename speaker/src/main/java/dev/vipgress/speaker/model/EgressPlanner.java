@@ -84,7 +84,8 @@ public final class EgressPlanner {
         continue;
       }
       String owner = owners.get(s.text());
-      Optional<InetAddress> hop = nextHop(nodes.get(owner), s.vip());
+      Optional<InetAddress> hop =
+          owner == null ? Optional.empty() : nextHop(nodes.get(owner), s.vip());
       for (Backend b : s.backends()) {
         if (self.equals(b.node()) && mine.contains(b.ip()) && hop.isPresent()) {
           steering.put(b.ip(), new Steer(owner, hop.get(), s.vip()));

@@ -162,6 +162,21 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   }
 
   @Override
+  public void renewedAll(Set<String> vips, long fencingDeadlineNanos) {
+    List<InetAddress> parsed =
+        vips.stream().map(IpLiteral::parse).flatMap(Optional::stream).toList();
+    loop.execute(
+        () -> {
+          for (InetAddress a : parsed) {
+            ownedDeadlines.computeIfPresent(a, (k, v) -> fencingDeadlineNanos);
+          }
+          if (refreshPending.compareAndSet(false, true)) {
+            loop.execute(this::refresh);
+          }
+        });
+  }
+
+  @Override
   public void lost(String vip) {
     IpLiteral.parse(vip)
         .ifPresent(

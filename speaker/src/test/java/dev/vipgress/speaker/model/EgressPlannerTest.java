@@ -91,4 +91,13 @@ class EgressPlannerTest {
     assertEquals(1, r.problems().size());
     assertEquals("BackendInTwoEgressVips", r.problems().get(0).reason());
   }
+
+  @Test
+  void noOwnerYetMeansNoSteeringAndNoFailure() {
+    NodeDesired d =
+        EgressPlanner.desired(plan(), "node2", Map.of(), NODES, PlannerTest.RANGES, Map.of())
+            .desired();
+    assertTrue(d.owned().isEmpty());
+    assertTrue(d.steering().isEmpty());
+  }
 }
