@@ -21,7 +21,9 @@ import java.util.Objects;
  * @param placementStagger extra wait per rank for a free VIP when a better-placed peer may not be a
  *     candidate for it (its published candidacy differs from ours)
  * @param placementFallback extra wait per rank for a free VIP when a better-placed peer is a known
- *     candidate (it should take the VIP; this is the safety net if it does not)
+ *     candidate (it should take the VIP; this is the safety net if it does not), counted from that
+ *     peer's last visible progress or the end of its startup grace; zero makes every candidate
+ *     claim at once
  * @param startupGrace after start, how long to wait before taking free VIPs, so that peers started
  *     at about the same time are seen and the VIPs spread over all of them
  * @param apiTimeout timeout of one write or read request
@@ -127,7 +129,7 @@ public record ElectionConfig(
     private Duration retryInterval = Duration.ofMillis(100);
     private Duration fencingMargin = Duration.ofMillis(100);
     private Duration placementStagger = Duration.ofMillis(200);
-    private Duration placementFallback = Duration.ofSeconds(2);
+    private Duration placementFallback = Duration.ofSeconds(3);
     private Duration startupGrace = Duration.ofMillis(1000);
     private Duration apiTimeout = Duration.ofSeconds(5);
     private int apiConcurrency = 8;

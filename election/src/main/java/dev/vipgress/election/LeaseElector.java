@@ -675,11 +675,18 @@ public final class LeaseElector implements AutoCloseable {
       if (p.node.equals(node)) {
         continue;
       }
+      boolean isEligible = false;
       if (p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
         live++;
         if (p.eligibleFlag()) {
           eligible.add(p);
+          isEligible = true;
         }
+      }
+      if (!isEligible) {
+        p.liveSince = Long.MIN_VALUE;
+      } else if (p.liveSince == Long.MIN_VALUE) {
+        p.liveSince = now;
       }
     }
     eligiblePeers = List.copyOf(eligible);
@@ -914,6 +921,14 @@ public final class LeaseElector implements AutoCloseable {
         Peer p = peers.get(c.node());
         if (p != null && p.lastProgress != Long.MIN_VALUE && p.lastProgress - base > 0) {
           base = p.lastProgress;
+        }
+        // a peer that just joined is still in its own startup grace
+        long joined =
+            p == null || p.liveSince == Long.MIN_VALUE || config.placementFallback().isZero()
+                ? Long.MIN_VALUE
+                : p.liveSince + 2 * config.startupGrace().toNanos();
+        if (joined != Long.MIN_VALUE && joined - base > 0) {
+          base = joined;
         }
       }
     }

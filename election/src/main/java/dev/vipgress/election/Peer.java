@@ -19,6 +19,9 @@ final class Peer {
   /** Local time this node was last seen taking a VIP (it is working through its queue). */
   long lastProgress = Long.MIN_VALUE;
 
+  /** Local time this node last became live and eligible (MIN_VALUE while it is not). */
+  long liveSince = Long.MIN_VALUE;
+
   /** Incarnation VIP Leases referenced while the liveness Lease was missing. */
   String referencedIncarnation;
 

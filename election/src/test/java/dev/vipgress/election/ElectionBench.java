@@ -84,12 +84,21 @@ public final class ElectionBench {
     kubectl("create", "namespace", ns);
     Timeline timeline = new Timeline();
     Map<String, Elector> procs = new LinkedHashMap<>();
+    // what the rest of the lab asks of the API server (speakers others run, controllers)
+    long b1 = requestTotal();
+    long bt1 = System.nanoTime();
+    Thread.sleep(Math.min(20, steadySeconds) * 1000L);
+    double baseline = (requestTotal() - b1 - 1) / ((System.nanoTime() - bt1) / 1e9);
+    log("baseline before the electors: %.2f requests/s", baseline);
     try {
       // cold start
       long t0 = System.nanoTime();
       for (int i = 1; i <= nodes; i++) {
         String node = "node" + i;
         procs.put(node, Elector.spawn(this, ns, node, vipCount, timeline));
+      }
+      for (Elector e : procs.values()) {
+        e.awaitStarted();
       }
       awaitCondition(
           "every VIP owned once",
@@ -119,7 +128,9 @@ public final class ElectionBench {
       long m2 = requestTotal();
       long s2 = System.nanoTime();
       double rps = (m2 - m1 - 1) / ((s2 - s1) / 1e9); // minus our own first scrape
-      log("steady state: %.2f requests/s over %d s", rps, steadySeconds);
+      log(
+          "steady state: %.2f requests/s over %d s (%.2f from the electors)",
+          rps, steadySeconds, rps - baseline);
       long rss = 0;
       int threads = 0;
       for (Elector e : procs.values()) {
@@ -159,6 +170,7 @@ public final class ElectionBench {
             "kill %d of %s (%d VIPs): all moved after %.3f s",
             k + 1, victim.node, victimVips.size(), worst);
         procs.put(victim.node, Elector.spawn(this, ns, victim.node, vipCount, timeline));
+        procs.get(victim.node).awaitStarted();
         Thread.sleep(2500); // the restarted elector claims its node Lease (waits out the old one)
       }
 
@@ -191,6 +203,7 @@ public final class ElectionBench {
             "SIGTERM %d of %s (%d VIPs): all moved after %.3f s",
             h + 1, victim.node, victimVips.size(), worst);
         procs.put(victim.node, Elector.spawn(this, ns, victim.node, vipCount, timeline));
+        procs.get(victim.node).awaitStarted();
         Thread.sleep(2500);
       }
 
@@ -200,6 +213,7 @@ public final class ElectionBench {
       return String.format(
           Locale.ROOT,
           "{\"bench\":\"election\",\"vips\":%d,\"nodes\":%d,\"api_rps_steady\":%.2f,"
+              + "\"api_rps_lab_baseline\":%.2f,\"api_rps_electors\":%.2f,"
               + "\"failover_p50_s\":%.3f,\"failover_p99_s\":%.3f,\"failover_runs\":%d,"
               + "\"failover_all_moved_p50_s\":%.3f,\"failover_all_moved_max_s\":%.3f,"
               + "\"handover_s\":%.3f,\"handover_max_s\":%.3f,\"cold_start_s\":%.2f,\"spread_max_dev\":%.4f,"
@@ -209,6 +223,8 @@ public final class ElectionBench {
           vipCount,
           nodes,
           rps,
+          baseline,
+          rps - baseline,
           percentile(perVip, 50),
           percentile(perVip, 99),
           kills,
@@ -340,10 +356,13 @@ public final class ElectionBench {
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch outDone = new CountDownLatch(1);
 
-    private Elector(String node, Process process, Timeline timeline) {
+    private final File log;
+
+    private Elector(String node, Process process, Timeline timeline, File log) {
       this.node = node;
       this.process = process;
       this.timeline = timeline;
+      this.log = log;
       Thread.ofPlatform().daemon().name("bench-" + node).start(this::read);
     }
 
@@ -378,11 +397,13 @@ public final class ElectionBench {
       File log = new File("/tmp/bench-election-" + ns + "-" + node + ".log");
       Process p =
           new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log)).start();
-      Elector e = new Elector(node, p, timeline);
-      if (!e.started.await(60, TimeUnit.SECONDS)) {
+      return new Elector(node, p, timeline, log);
+    }
+
+    void awaitStarted() throws InterruptedException {
+      if (!started.await(60, TimeUnit.SECONDS)) {
         throw new IllegalStateException(node + " did not start; see " + log);
       }
-      return e;
     }
 
     /** Timeline identity: one per process, so a restarted node is a different owner. */

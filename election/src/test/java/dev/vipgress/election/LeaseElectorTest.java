@@ -124,6 +124,22 @@ class LeaseElectorTest {
   }
 
   @Test
+  void slowPeersStillInTheirStartupGraceKeepTheirShare() {
+    FakeCluster c = cluster(23);
+    Set<String> vips = FakeCluster.vips(600);
+    c.start("node1", vips);
+    c.sched.advanceMillis(900);
+    c.start("node2", vips).client.extraLatencyMillis = 20;
+    c.sched.advanceMillis(700);
+    c.start("node3", vips).client.extraLatencyMillis = 20;
+    c.sched.advance(Duration.ofSeconds(30));
+    assertEquals(600, c.ownership().size());
+    for (int n : c.counts().values()) {
+      assertTrue(n > 160 && n < 240, c.counts()::toString);
+    }
+  }
+
+  @Test
   void steadyStateRequestsDoNotGrowWithTheNumberOfVips() {
     long small = steadyRequests(10);
     long large = steadyRequests(2000);
