@@ -1,0 +1,51 @@
+package dev.vipgress.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** `down` leaves nothing of the lab behind; `up` brings it back (idempotently). */
+@ExtendWith(LabExtension.class)
+class LabLifecycleIT {
+  @Test
+  void downRemovesEveryNamespaceProcessAndMountThenUpRestores(Lab lab) throws IOException {
+    JsonNode before = lab.status();
+    String stateDir = before.path("stateDir").asText();
+    List<Long> pids = new ArrayList<>();
+    before
+        .path("processes")
+        .forEach(p -> pids.add(p.isNumber() ? p.asLong() : p.path("pid").asLong()));
+    assertFalse(pids.isEmpty(), "status lists the lab's processes: " + before.path("processes"));
+
+    lab.cli(Duration.ofMinutes(2), "down").orThrow("lab down");
+
+    String netns = Lab.run(List.of("ip", "netns", "list"), Duration.ofSeconds(10)).stdout();
+    assertFalse(netns.lines().anyMatch(l -> l.startsWith("vg-")), "namespaces left: " + netns);
+    for (long pid : pids) {
+      assertFalse(Files.exists(Path.of("/proc/" + pid)), "process " + pid + " still runs");
+    }
+    String mounts = Files.readString(Path.of("/proc/mounts"));
+    assertFalse(mounts.contains(stateDir), "mounts left under " + stateDir);
+    assertFalse(Files.exists(Path.of(stateDir)), stateDir + " still exists");
+    String links = Lab.run(List.of("ip", "-br", "link"), Duration.ofSeconds(10)).stdout();
+    assertFalse(
+        links.lines().anyMatch(l -> l.startsWith("vg-host")), "vg-host veth left: " + links);
+    assertFalse(lab.isUp());
+
+    // back up for the suites that follow; a second `up` changes nothing
+    lab.cli(Duration.ofMinutes(30), "up", "-q").orThrow("lab up");
+    lab.cli(Duration.ofMinutes(5), "up", "-q").orThrow("lab up (again)");
+    assertTrue(lab.isUp());
+    assertEquals(before.path("nodes").asInt(), lab.status().path("nodes").asInt());
+  }
+}
