@@ -13,7 +13,11 @@ import dev.vipgress.speaker.l2.L2Announcer;
 import dev.vipgress.speaker.l2.L2Config;
 import dev.vipgress.speaker.observe.HttpEndpoints;
 import dev.vipgress.speaker.observe.SpeakerMetrics;
+import dev.vipgress.speaker.reconcile.Candidacy;
+import dev.vipgress.speaker.reconcile.ClusterSource;
+import dev.vipgress.speaker.reconcile.Datapath;
 import dev.vipgress.speaker.reconcile.Reconciler;
+import dev.vipgress.speaker.reconcile.Reporter;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
@@ -134,7 +138,15 @@ final class Speaker implements AutoCloseable {
     ReconcilerProxy proxy = new ReconcilerProxy();
     LeaseElector election = new LeaseElector(ecfg, client, node, proxy);
     reconciler =
-        new Reconciler(node, config::get, watch, election, nat, announcer, writer, metrics);
+        new Reconciler(
+            node,
+            config::get,
+            ClusterSource.of(watch),
+            Candidacy.of(election),
+            Datapath.of(nat),
+            announcer,
+            Reporter.of(writer),
+            metrics);
     proxy.target = reconciler;
     recRef[0] = reconciler;
     announcer.onHealthChange(reconciler::trigger);

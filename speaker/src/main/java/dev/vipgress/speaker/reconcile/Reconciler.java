@@ -1,14 +1,10 @@
 package dev.vipgress.speaker.reconcile;
 
 import dev.vipgress.election.ElectionListener;
-import dev.vipgress.election.LeaseElector;
 import dev.vipgress.nat.Cidr;
-import dev.vipgress.nat.NftBackend;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.config.SpeakerConfig;
-import dev.vipgress.speaker.k8s.ClusterWatch;
-import dev.vipgress.speaker.k8s.ServiceWriter;
 import dev.vipgress.speaker.model.Backend;
 import dev.vipgress.speaker.model.ClusterView;
 import dev.vipgress.speaker.model.EgressPlanner;
@@ -54,11 +50,11 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
 
   private final String self;
   private final Supplier<SpeakerConfig> config;
-  private final ClusterWatch watch;
-  private final LeaseElector election;
-  private final NftBackend nat;
+  private final ClusterSource watch;
+  private final Candidacy election;
+  private final Datapath nat;
   private final Announcer announcer;
-  private final ServiceWriter writer;
+  private final Reporter writer;
   private final SpeakerMetrics metrics;
   private final ScheduledExecutorService loop =
       Executors.newSingleThreadScheduledExecutor(
@@ -87,11 +83,11 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   public Reconciler(
       String self,
       Supplier<SpeakerConfig> config,
-      ClusterWatch watch,
-      LeaseElector election,
-      NftBackend nat,
+      ClusterSource watch,
+      Candidacy election,
+      Datapath nat,
       Announcer announcer,
-      ServiceWriter writer,
+      Reporter writer,
       SpeakerMetrics metrics) {
     this.self = self;
     this.config = config;
@@ -118,6 +114,11 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
             reconcile();
           });
     }
+  }
+
+  /** Waits until every task queued so far has run (for tests and orderly shutdown). */
+  public void flush() throws Exception {
+    loop.submit(() -> {}).get(10, TimeUnit.SECONDS);
   }
 
   public List<VipStatus> status() {
@@ -463,6 +464,9 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
    */
   @Override
   public void close() {
+    if (loop.isShutdown()) {
+      return;
+    }
     var done =
         loop.submit(
             () -> {

@@ -1,0 +1,286 @@
+package dev.vipgress.speaker.reconcile;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vipgress.nat.NodeDesired;
+import dev.vipgress.nat.OwnedVip;
+import dev.vipgress.speaker.announce.Announcer;
+import dev.vipgress.speaker.config.ConfigLoader;
+import dev.vipgress.speaker.model.ClusterView;
+import dev.vipgress.speaker.model.EndpointInfo;
+import dev.vipgress.speaker.model.Labels;
+import dev.vipgress.speaker.model.NodeInfo;
+import dev.vipgress.speaker.model.ServiceInfo;
+import dev.vipgress.speaker.model.ServiceKey;
+import dev.vipgress.speaker.observe.SpeakerMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The ownership transition's order and the reconciler's reactions, against fakes. */
+class ReconcilerTest {
+  static final String VIP = "192.168.100.200";
+  static final ServiceKey WEB = new ServiceKey("default", "web");
+
+  final List<String> log = Collections.synchronizedList(new ArrayList<>());
+  final AtomicReference<ClusterView> view = new AtomicReference<>(view(true));
+  final List<Set<String>> candidacy = Collections.synchronizedList(new ArrayList<>());
+  final List<String> events = Collections.synchronizedList(new ArrayList<>());
+  final List<NodeDesired> applied = Collections.synchronizedList(new ArrayList<>());
+  Reconciler r;
+
+  static ClusterView view(boolean egress) {
+    Map<String, String> labels =
+        egress
+            ? Map.of(Labels.ANNOUNCE, "l2", Labels.EGRESS, "true")
+            : Map.of(Labels.ANNOUNCE, "l2");
+    ServiceInfo web = new ServiceInfo(WEB, "LoadBalancer", labels, List.of(VIP));
+    ServiceInfo bad =
+        new ServiceInfo(
+            new ServiceKey("default", "bad"),
+            "LoadBalancer",
+            Map.of(Labels.ANNOUNCE, "l2"),
+            List.of("nope"));
+    return new ClusterView(
+        Map.of(WEB, web, bad.key(), bad),
+        Map.of(
+            WEB,
+            List.of(
+                new EndpointInfo("10.244.1.2", "node1"), new EndpointInfo("10.244.2.2", "node2"))),
+        Map.of(
+            "node1", new NodeInfo("node1", List.of("192.168.100.11"), true, Map.of()),
+            "node2", new NodeInfo("node2", List.of("192.168.100.12"), true, Map.of())));
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    Datapath dp =
+        new Datapath() {
+          @Override
+          public void apply(NodeDesired d) {
+            applied.add(d);
+            log.add("apply owned=" + owned(d) + " steered=" + steered(d));
+          }
+
+          @Override
+          public void refresh(NodeDesired d) {
+            log.add("refresh " + d.owned().stream().map(OwnedVip::deadlineNanos).toList());
+          }
+
+          @Override
+          public void close(boolean handingOver) {
+            log.add("natClose");
+          }
+        };
+    Announcer ann =
+        new Announcer() {
+          @Override
+          public void start() {}
+
+          @Override
+          public void announce(InetAddress vip, long deadline) {
+            log.add("announce " + vip.getHostAddress());
+          }
+
+          @Override
+          public void withdraw(InetAddress vip) {
+            log.add("withdraw " + vip.getHostAddress());
+          }
+
+          @Override
+          public boolean healthy() {
+            return true;
+          }
+
+          @Override
+          public void onHealthChange(Runnable callback) {}
+
+          @Override
+          public void close() {}
+        };
+    Candidacy c =
+        new Candidacy() {
+          @Override
+          public void setCandidacy(Set<String> vips) {
+            candidacy.add(vips);
+          }
+
+          @Override
+          public void setHealthy(boolean healthy) {}
+
+          @Override
+          public void close() {
+            log.add("electionClose");
+          }
+        };
+    ClusterSource src =
+        new ClusterSource() {
+          @Override
+          public boolean synced() {
+            return true;
+          }
+
+          @Override
+          public ClusterView view() {
+            return view.get();
+          }
+        };
+    Reporter rep =
+        new Reporter() {
+          @Override
+          public void event(ServiceKey svc, boolean warning, String reason, String message) {
+            events.add(svc.name() + " " + reason);
+          }
+
+          @Override
+          public void annotateOwner(ServiceKey svc) {
+            events.add(svc.name() + " annotated");
+          }
+        };
+    r =
+        new Reconciler(
+            "node1",
+            ConfigLoader::defaults,
+            src,
+            c,
+            dp,
+            ann,
+            rep,
+            new SpeakerMetrics(new PrometheusRegistry()));
+    r.start();
+    r.flush();
+  }
+
+  @AfterEach
+  void stop() {
+    r.close();
+  }
+
+  static String owned(NodeDesired d) {
+    return d.owned().stream()
+        .map(o -> o.vip().getHostAddress())
+        .collect(Collectors.toCollection(TreeSet::new))
+        .toString();
+  }
+
+  static String steered(NodeDesired d) {
+    return d.steering().keySet().stream()
+        .map(InetAddress::getHostAddress)
+        .collect(Collectors.toCollection(TreeSet::new))
+        .toString();
+  }
+
+  long future() {
+    return System.nanoTime() + 5_000_000_000L;
+  }
+
+  @Test
+  void competesForValidVipsAndReportsBadServices() {
+    assertEquals(Set.of(VIP), candidacy.get(candidacy.size() - 1));
+    assertTrue(events.contains("bad InvalidVip"), events.toString());
+  }
+
+  @Test
+  void nonOwnerSteersItsLocalBackendToTheOwner() throws Exception {
+    r.ownerChanged(VIP, Optional.of("node2"));
+    r.flush();
+    NodeDesired d = applied.get(applied.size() - 1);
+    assertEquals("[10.244.1.2]", steered(d));
+    assertEquals(
+        "192.168.100.12",
+        d.steering().get(InetAddress.getByName("10.244.1.2")).ownerNextHop().getHostAddress());
+    assertTrue(d.owned().isEmpty());
+  }
+
+  @Test
+  void takeoverInstallsSnatThenAnnouncesThenStopsSteering() throws Exception {
+    r.ownerChanged(VIP, Optional.of("node2"));
+    r.flush();
+    log.clear();
+    r.acquired(VIP, future());
+    r.ownerChanged(VIP, Optional.of("node1"));
+    r.flush();
+    assertEquals(
+        List.of(
+            "apply owned=[" + VIP + "] steered=[10.244.1.2]",
+            "announce " + VIP,
+            "apply owned=[" + VIP + "] steered=[]"),
+        log.subList(0, 3));
+    assertTrue(events.contains("web VipAnnounced"), events.toString());
+    assertTrue(events.contains("web EgressReady"), events.toString());
+    assertTrue(events.contains("web annotated"), events.toString());
+    var st = r.status().get(0);
+    assertTrue(st.ownedHere());
+    assertEquals("snat", st.egressState());
+  }
+
+  @Test
+  void releaseWithdrawsBeforeTheDatapathLetsGo() throws Exception {
+    r.acquired(VIP, future());
+    r.flush();
+    log.clear();
+    r.lost(VIP);
+    r.ownerChanged(VIP, Optional.of("node2"));
+    r.flush();
+    // withdraw first, then one transaction removes the SNAT (and steers, once the owner is known)
+    assertEquals("withdraw " + VIP, log.get(0));
+    assertTrue(log.get(1).startsWith("apply owned=[] "), log.toString());
+    assertEquals("apply owned=[] steered=[10.244.1.2]", log.get(log.size() - 1));
+    assertTrue(events.contains("web VipWithdrawn"), events.toString());
+  }
+
+  @Test
+  void renewalsReArmTheDatapathWithTheNewDeadline() throws Exception {
+    r.acquired(VIP, future());
+    r.flush();
+    log.clear();
+    long next = future() + 1;
+    r.renewedAll(Set.of(VIP), next);
+    r.flush();
+    r.flush();
+    assertTrue(log.contains("refresh [" + next + "]"), log.toString());
+  }
+
+  @Test
+  void anExpiredDeadlineIsNeverAnnounced() throws Exception {
+    r.acquired(VIP, System.nanoTime() - 1);
+    r.flush();
+    assertFalse(log.contains("announce " + VIP), log.toString());
+  }
+
+  @Test
+  void removingTheEgressLabelRemovesTheSnatButKeepsTheAnnouncement() throws Exception {
+    r.acquired(VIP, future());
+    r.flush();
+    log.clear();
+    view.set(view(false));
+    r.trigger();
+    r.flush();
+    r.flush();
+    assertEquals("apply owned=[] steered=[]", log.get(log.size() - 1));
+    assertFalse(log.contains("withdraw " + VIP), log.toString());
+  }
+
+  @Test
+  void shutdownHandsOverThroughTheElectionAndCleansTheKernel() {
+    r.acquired(VIP, future());
+    r.close();
+    int w = log.indexOf("withdraw " + VIP);
+    int e = log.indexOf("electionClose");
+    int n = log.indexOf("natClose");
+    assertTrue(w >= 0 && w < e && e < n, log.toString());
+  }
+}
