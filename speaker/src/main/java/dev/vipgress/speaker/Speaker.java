@@ -182,7 +182,16 @@ final class Speaker implements AutoCloseable {
                 metrics.configStale.set(0);
                 reconciler.trigger();
               },
-              err -> metrics.configStale.set(1));
+              err -> {
+                metrics.configStale.set(1);
+                writer.nodeEvent(
+                    true,
+                    "ConfigRejected",
+                    "configuration "
+                        + configFile
+                        + " rejected, keeping the last good one: "
+                        + String.join("; ", err.errors()));
+              });
       cw.start();
       closeables.add(cw);
     }

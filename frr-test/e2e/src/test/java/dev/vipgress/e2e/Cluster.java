@@ -130,6 +130,18 @@ final class Cluster {
     return last;
   }
 
+  private static final Pattern ARP_REPLY = Pattern.compile("bytes from ([0-9a-fA-F:]{17}) ");
+
+  /** The distinct MACs in the replies {@code arping} (Debian's arping) printed. */
+  static java.util.Set<String> arpAnswerers(String arpingOutput) {
+    java.util.Set<String> macs = new java.util.TreeSet<>();
+    Matcher m = ARP_REPLY.matcher(arpingOutput);
+    while (m.find()) {
+      macs.add(m.group(1).toLowerCase(java.util.Locale.ROOT));
+    }
+    return macs;
+  }
+
   /**
    * The nft ruleset, ip rules, and neighbour proxy entries of a node: everything vipgress could
    * leave behind.

@@ -177,12 +177,94 @@ class L2EgressEndToEndIT {
 
   @Test
   @Order(3)
+  void badServicesGetEventsAndHarmNothing() throws Exception {
+    cluster.createService(NS, "inside", "web", Map.of("vipgress.dev/announce", "l2"), "10.244.3.7");
+    cluster.createService(
+        NS, "odd", "web", Map.of("vipgress.dev/announce", "arp"), "192.168.100.202");
+    cluster.createService(NS, "pending", "web", LABELS, null);
+    try {
+      for (String[] want :
+          List.of(
+              new String[] {"inside", "VipInClusterRange"},
+              new String[] {"odd", "InvalidAnnounceLabel"},
+              new String[] {"pending", "VipPending"})) {
+        await(
+            "a " + want[1] + " Event on " + want[0],
+            CONVERGE,
+            () ->
+                lab.kubectl(
+                        "get",
+                        "events",
+                        "-n",
+                        NS,
+                        "--field-selector",
+                        "involvedObject.name=" + want[0],
+                        "-o",
+                        "jsonpath={.items[*].reason}")
+                    .stdout(),
+            out -> out.contains(want[1]));
+      }
+      // the good Service is untouched: same owner, egress still as the VIP
+      assertEquals(Optional.of(VIP), cluster.seenAs(NS + "/web-1"));
+      for (int i = 1; i <= 3; i++) {
+        assertTrue(lab.status().path("speakers").path("node" + i).path("running").asBoolean());
+      }
+    } finally {
+      for (String n : List.of("inside", "odd", "pending")) {
+        cluster.deleteService(NS, n);
+      }
+    }
+  }
+
+  @Test
+  @Order(3)
+  void aBadConfigurationChangeKeepsTheLastGoodOneAndSaysSo() throws Exception {
+    java.nio.file.Path cfg =
+        java.nio.file.Path.of(lab.status().path("stateDir").asText(), "speaker.yaml");
+    String good = java.nio.file.Files.readString(cfg);
+    String node = owner().orElseThrow();
+    try {
+      java.nio.file.Files.writeString(cfg, good + "\ntiming: warp-speed\n");
+      await(
+          "vipgress_config_stale 1 on " + node,
+          CONVERGE,
+          () -> lab.exec(node, "curl", "-s", "http://127.0.0.1:9470/metrics").stdout(),
+          m -> m.contains("vipgress_config_stale 1.0"));
+      await(
+          "a ConfigRejected Event on " + node,
+          CONVERGE,
+          () ->
+              lab.kubectl(
+                      "get",
+                      "events",
+                      "-n",
+                      "default",
+                      "--field-selector",
+                      "involvedObject.name=" + node + ",reason=ConfigRejected",
+                      "-o",
+                      "jsonpath={.items[*].message}")
+                  .stdout(),
+          out -> out.contains("warp-speed"));
+      assertEquals(
+          Optional.of(VIP), cluster.seenAs(NS + "/web-1"), "still working on the last good one");
+    } finally {
+      java.nio.file.Files.writeString(cfg, good);
+    }
+    await(
+        "vipgress_config_stale 0 on " + node,
+        CONVERGE,
+        () -> lab.exec(node, "curl", "-s", "http://127.0.0.1:9470/metrics").stdout(),
+        m -> m.contains("vipgress_config_stale 0.0"));
+  }
+
+  @Test
+  @Order(4)
   void crashOfTheOwnerMovesIngressAndEgressAndKeepsTheFlow() throws Exception {
     moveOwner("kill");
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void gracefulHandoverMovesIngressAndEgressAndKeepsTheFlow() throws Exception {
     moveOwner("stop");
   }
@@ -245,7 +327,7 @@ class L2EgressEndToEndIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void ownersLinkGoingDownMovesTheVip() {
     String old = owner().orElseThrow();
     // carrier loss on the owner's uplink (its bridge port in the LAN goes down; routes stay)
@@ -280,7 +362,7 @@ class L2EgressEndToEndIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void convergesOnBackendChangesLabelRemovalAndDeletionWithoutStaleKernelState() throws Exception {
     // scale up on a third node
     pod("web-3", "node3", "web");

@@ -63,20 +63,41 @@ public final class ServiceWriter implements AutoCloseable {
     lastEvent.remove(svc);
   }
 
+  /** An Event on this speaker's Node (configuration problems concern the node, not a Service). */
+  public void nodeEvent(boolean warning, String reason, String message) {
+    writer.execute(
+        () ->
+            writeEvent(
+                "default",
+                new V1ObjectReference().kind("Node").apiVersion("v1").name(node),
+                warning,
+                reason,
+                message));
+  }
+
   private void writeEvent(ServiceKey svc, boolean warning, String reason, String message) {
+    writeEvent(
+        svc.namespace(),
+        new V1ObjectReference()
+            .kind("Service")
+            .apiVersion("v1")
+            .namespace(svc.namespace())
+            .name(svc.name()),
+        warning,
+        reason,
+        message);
+  }
+
+  private void writeEvent(
+      String namespace, V1ObjectReference obj, boolean warning, String reason, String message) {
     OffsetDateTime now = OffsetDateTime.now();
     CoreV1Event ev =
         new CoreV1Event()
             .metadata(
                 new V1ObjectMeta()
-                    .namespace(svc.namespace())
-                    .name(svc.name() + "." + UUID.randomUUID().toString().substring(0, 8)))
-            .involvedObject(
-                new V1ObjectReference()
-                    .kind("Service")
-                    .apiVersion("v1")
-                    .namespace(svc.namespace())
-                    .name(svc.name()))
+                    .namespace(namespace)
+                    .name(obj.getName() + "." + UUID.randomUUID().toString().substring(0, 8)))
+            .involvedObject(obj)
             .reason(reason)
             .message(message)
             .type(warning ? "Warning" : "Normal")
@@ -87,12 +108,13 @@ public final class ServiceWriter implements AutoCloseable {
             .lastTimestamp(now)
             .count(1);
     try {
-      core.createNamespacedEvent(svc.namespace(), ev).execute();
+      core.createNamespacedEvent(namespace, ev).execute();
     } catch (ApiException e) {
       onError.accept("events");
       LOG.warn(
-          "eventFailed service={} reason={} code={} error={}",
-          svc,
+          "eventFailed object={}/{} reason={} code={} error={}",
+          obj.getKind(),
+          obj.getName(),
           reason,
           e.getCode(),
           e.getResponseBody());
