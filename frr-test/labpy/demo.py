@@ -50,6 +50,18 @@ def _masquerade(i):
                  "add rule ip demo_cni post ip saddr 10.244.%d.0/24 ip daddr != 10.244.0.0/16 masquerade" % i])
 
 
+def teardown(st, api, ns, pods):
+    """Undo setup(): pods, the Service and namespace, the masquerade tables; stop the speakers."""
+    for name, _, _ in pods:
+        _lab("pod", "delete", "%s/%s" % (ns, name), check=False)
+    api.request("DELETE", "/api/v1/namespaces/%s/services/web" % ns)
+    api.request("DELETE", "/api/v1/namespaces/%s" % ns)
+    for i in range(1, st["nodes"] + 1):
+        _lab("speaker", "stop", "node%d" % i, check=False)
+        subprocess.run(["ip", "netns", "exec", "vg-node%d" % i, "nft", "delete", "table", "ip", "demo_cni"],
+                       capture_output=True)
+
+
 def _owner(api, ns=NS):
     code, svc = api.get("/api/v1/namespaces/%s/services/web" % ns)
     if code != 200:
