@@ -21,7 +21,8 @@ import java.util.TreeSet;
  * VIP wins, a VIP this node owns wins over steering, and the loser is listed in {@link
  * #conflicts()}.
  *
- * @param table the desired elements ({@link TableState#owned()} holds the desired VIPs)
+ * @param table the desired elements (the {@code owned} sets hold every VIP; the applier leaves out
+ *     those past their deadline)
  * @param deadlines VIP (nft spelling) → fencing deadline ({@link System#nanoTime()})
  * @param slots owner slot → the owner node and its next hops
  * @param clusterRanges the normalised cluster ranges (for the throw routes)
@@ -85,6 +86,7 @@ public record NatPlan(
         continue;
       }
       el.get("vips" + f.suffix).put(vip, "");
+      el.get("owned" + f.suffix).put(vip, "");
       deadlines.put(vip, o.deadlineNanos());
       List<Cidr> scope = scopeOf(o.scope(), f);
       if (!o.scope().isEmpty() && scope.isEmpty()) {
@@ -172,7 +174,7 @@ public record NatPlan(
         }
       }
     }
-    TableState table = new TableState(true, new TreeMap<>(el), deadlines.keySet());
+    TableState table = new TableState(true, new TreeMap<>(el));
     return new NatPlan(table, deadlines, slots, cluster, conflicts);
   }
 

@@ -86,7 +86,7 @@ public final class NftBackend implements AutoCloseable {
         script.addAll(renderer.delete());
       }
       script.addAll(renderer.structure());
-      script.addAll(renderer.elements(TableState.empty(), l.state(), Map.of(), Set.of()));
+      script.addAll(renderer.elements(TableState.empty(), l.state(), 0));
       Result r = nft(script);
       if (!r.ok()) {
         throw new NatException(
@@ -165,9 +165,6 @@ public final class NftBackend implements AutoCloseable {
     } else if (!listing.matches(renderer)) {
       script.addAll(renderer.structure());
     }
-    Set<String> allVips = new TreeSet<>(before.owned());
-    allVips.addAll(vips(before));
-    allVips.addAll(plan.table().owned());
 
     Map<Family, SteeringRoutes.View> wantRoutes = new EnumMap<>(Family.class);
     for (Family f : Family.values()) {
@@ -177,21 +174,17 @@ public final class NftBackend implements AutoCloseable {
     ipBatch(rd.before());
 
     Map<String, Long> timeouts = timeouts(plan.deadlines());
-    script.addAll(renderer.elements(from, plan.table(), timeouts, allVips));
+    Set<String> live = live(timeouts);
+    long heartbeat = heartbeatMs(timeouts);
+    TableState want = plan.table().withOwned(live);
+    script.addAll(renderer.elements(from, want, heartbeat));
     Result r = nft(script);
     if (!r.ok()) {
       throw new NatException("nft transaction failed: " + r.stderr().strip());
     }
-    Set<String> live = new TreeSet<>();
-    timeouts.forEach(
-        (v, ms) -> {
-          if (ms > 0) {
-            live.add(v);
-          }
-        });
     listing =
         new NftListing(
-            plan.table().withOwned(live).withHeld(NftRenderer.heldAfter(from, plan.table())),
+            want.withAlive(alive(heartbeat)).withHeld(NftRenderer.heldAfter(from, want)),
             listing.sets().isEmpty() || rebuild ? allNames() : listing.sets(),
             renderer.ruleCounts(),
             Set.of("fence; " + renderer.fingerprint()));
@@ -206,7 +199,7 @@ public final class NftBackend implements AutoCloseable {
             : 0;
     log.info(
         "natApplied vips={} live={} snat={} steered={} slots={} conntrackRuns={} ms={}",
-        plan.table().owned().size(),
+        plan.table().vips().size(),
         live.size(),
         plan.table().get("snat4").size()
             + plan.table().get("snat6").size()
@@ -222,9 +215,10 @@ public final class NftBackend implements AutoCloseable {
   }
 
   /**
-   * Re-arms the owned VIPs' expiry to their (new) deadlines; nothing else. Cheap: one small nft
-   * transaction, no read-back. VIPs the last {@link #apply} did not install are ignored (they need
-   * an apply).
+   * Re-arms the heartbeat to the earliest (new) deadline of the live owned VIPs, and fences VIPs
+   * whose own deadline has passed; nothing else. Cheap: one small nft transaction whatever the
+   * number of VIPs, no read-back. VIPs the last {@link #apply} did not install are ignored (they
+   * need an apply).
    *
    * @throws NatException if the transaction failed (the old expiry stays; try again or apply)
    */
@@ -235,7 +229,8 @@ public final class NftBackend implements AutoCloseable {
       return;
     }
     Map<String, Long> deadlines = new TreeMap<>();
-    Set<String> installed = vips(listing.state());
+    TableState cur = listing.state();
+    Set<String> installed = cur.vips();
     for (OwnedVip o : desired.owned()) {
       String v = Addresses.format(o.vip());
       if (installed.contains(v)) {
@@ -243,22 +238,16 @@ public final class NftBackend implements AutoCloseable {
       }
     }
     Map<String, Long> timeouts = timeouts(deadlines);
-    Set<String> all = new TreeSet<>(installed);
-    Result r = nft(renderer.owned(timeouts, all));
+    long heartbeat = heartbeatMs(timeouts);
+    TableState want = cur.withOwned(live(timeouts));
+    Result r = nft(renderer.elements(cur, want, heartbeat));
     if (!r.ok()) {
       listing = null;
       throw new NatException("nft refresh failed: " + r.stderr().strip());
     }
-    Set<String> live = new TreeSet<>();
-    timeouts.forEach(
-        (v, ms) -> {
-          if (ms > 0) {
-            live.add(v);
-          }
-        });
     listing =
         new NftListing(
-            listing.state().withOwned(live),
+            want.withAlive(alive(heartbeat)),
             listing.sets(),
             listing.ruleCounts(),
             listing.comments());
@@ -275,6 +264,7 @@ public final class NftBackend implements AutoCloseable {
     }
     closed = true;
     if (handingOver || !started) {
+      // the heartbeat still lapses at the earliest deadline: a successor must refresh it
       log.info("natClosed handingOver={}", handingOver);
       return;
     }
@@ -430,15 +420,33 @@ public final class NftBackend implements AutoCloseable {
     return m;
   }
 
-  private static Set<String> vips(TableState t) {
-    Set<String> s = new TreeSet<>(t.get("vips4").keySet());
-    s.addAll(t.get("vips6").keySet());
-    return s;
+  private static Set<String> live(Map<String, Long> timeouts) {
+    Set<String> live = new TreeSet<>();
+    timeouts.forEach(
+        (v, ms) -> {
+          if (ms > 0) {
+            live.add(v);
+          }
+        });
+    return live;
+  }
+
+  /** The heartbeat lasts until the earliest deadline of the live VIPs; none: no heartbeat. */
+  private static long heartbeatMs(Map<String, Long> timeouts) {
+    return timeouts.values().stream()
+        .filter(ms -> ms > 0)
+        .mapToLong(Long::longValue)
+        .min()
+        .orElse(0);
+  }
+
+  private static Set<String> alive(long heartbeatMs) {
+    return heartbeatMs > 0 ? Set.of("ipv4", "ipv6") : Set.of();
   }
 
   private static Set<String> allNames() {
     Set<String> s = new HashSet<>(TableState.TRACKED);
-    s.addAll(List.of("owned4", "owned6", "held4", "held6"));
+    s.addAll(List.of("alive", "held4", "held6"));
     return s;
   }
 

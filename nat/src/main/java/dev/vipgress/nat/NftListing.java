@@ -34,7 +34,7 @@ public record NftListing(
         return false;
       }
     }
-    if (!sets.containsAll(List.of("owned4", "owned6", "held4", "held6"))) {
+    if (!sets.containsAll(List.of("alive", "held4", "held6"))) {
       return false;
     }
     return ruleCounts.equals(renderer.ruleCounts())
@@ -50,7 +50,7 @@ public record NftListing(
     }
     boolean present = false;
     SortedMap<String, SortedMap<String, String>> elements = new TreeMap<>();
-    Set<String> owned = new TreeSet<>();
+    Set<String> alive = new TreeSet<>();
     Set<String> held = new TreeSet<>();
     Set<String> sets = new HashSet<>();
     Map<String, Integer> rules = new TreeMap<>();
@@ -76,8 +76,8 @@ public record NftListing(
             }
           }
         }
-        if (name.startsWith("owned")) {
-          owned.addAll(els.keySet());
+        if (name.equals("alive")) {
+          alive.addAll(els.keySet());
         } else if (name.startsWith("held")) {
           held.addAll(els.keySet());
         } else if (TableState.TRACKED.contains(name)) {
@@ -97,7 +97,7 @@ public record NftListing(
     if (!present) {
       return absent();
     }
-    return new NftListing(new TableState(true, elements, owned, held), sets, rules, comments);
+    return new NftListing(new TableState(true, elements, alive, held), sets, rules, comments);
   }
 
   /** nft's text spelling of one element key in JSON form. */

@@ -8,15 +8,21 @@ import java.util.TreeSet;
 
 /**
  * Renders nft scripts: the table's structure, and the element changes that turn one {@link
- * TableState} into another. Pure: the caller supplies the owned VIPs' remaining lifetimes.
+ * TableState} into another. Pure: the caller supplies the heartbeat's lifetime.
  *
  * <p>Design (see datapath.md): one {@code inet} table so a dual-stack change is one transaction and
  * one set of chains; no per-VIP or per-pod rules, only set and map elements change.
  *
+ * <p>Expiry: the {@code alive} set holds one element per family ({@code meta nfproto}, which only
+ * an {@code inet} table can match) whose timeout is the earliest deadline of the live owned VIPs.
+ * When it lapses every VIP of the node is fenced; re-arming it is three element operations per
+ * family whatever the number of VIPs. A VIP past its own deadline leaves {@code ownedN} (and stays
+ * in {@code vipsN}, fenced) at the next transaction.
+ *
  * <ul>
  *   <li>{@code prerouting} (filter, mangle priority): the fence for VIPs past their deadline
- *       ({@code vipsN} but not {@code ownedN}); the guard against packets a stale owner already
- *       SNATed; steering of local backend pods by fwmark.
+ *       ({@code vipsN} but not {@code ownedN}, or the {@code alive} heartbeat lapsed); the guard
+ *       against packets a stale owner already SNATed; steering of local backend pods by fwmark.
  *   <li>{@code guard} (filter, dstnat + 1, after kube-proxy's DNAT so LoadBalancer ingress to the
  *       VIP passes): drops original-direction packets still addressed to an owned VIP, so a
  *       retransmission from the remote end cannot create a clashing conntrack entry.
@@ -32,7 +38,7 @@ import java.util.TreeSet;
  */
 public final class NftRenderer {
   /** Bump when the structure changes. */
-  static final String VERSION = "vipgress-nat/1";
+  static final String VERSION = "vipgress-nat/2";
 
   private final NatConfig config;
 
@@ -70,7 +76,7 @@ public final class NftRenderer {
       String ty = f.nftType;
       l.add("add set " + t + " cluster" + s + " { type " + ty + "; flags interval; }");
       l.add("add set " + t + " vips" + s + " { type " + ty + "; }");
-      l.add("add set " + t + " owned" + s + " { type " + ty + "; flags timeout; }");
+      l.add("add set " + t + " owned" + s + " { type " + ty + "; }");
       l.add("add set " + t + " held" + s + " { type " + ty + "; flags timeout; }");
       l.add("add map " + t + " snat" + s + " { type " + ty + " : " + ty + "; }");
       l.add(
@@ -97,6 +103,7 @@ public final class NftRenderer {
               + ty
               + " : mark; flags interval; }");
     }
+    l.add("add set " + t + " alive { typeof meta nfproto; flags timeout; }");
     chain(l, "prerouting", "filter", "prerouting", "mangle");
     chain(l, "guard", "filter", "prerouting", "dstnat + 1");
     chain(l, "steer_snat", "nat", "postrouting", "srcnat - 20");
@@ -111,6 +118,11 @@ public final class NftRenderer {
           "prerouting",
           p + " daddr @vips" + s + " " + p + " daddr != @owned" + s + " drop",
           f == Family.V4 ? "fence; " + fingerprint() : "fence");
+      rule(
+          l,
+          "prerouting",
+          p + " daddr @vips" + s + " meta nfproto != @alive drop",
+          "fence: heartbeat lapsed");
     }
     if (config.guard()) {
       for (Family f : Family.values()) {
@@ -179,6 +191,11 @@ public final class NftRenderer {
           "postrouting",
           p + " saddr @vips" + s + " " + p + " saddr != @owned" + s + " drop",
           "fence");
+      rule(
+          l,
+          "postrouting",
+          p + " saddr @vips" + s + " meta nfproto != @alive drop",
+          "fence: heartbeat lapsed");
     }
     for (Family f : Family.values()) {
       String p = f.nftProto;
@@ -255,18 +272,12 @@ public final class NftRenderer {
   }
 
   /**
-   * The element changes from {@code current} to {@code desired}, plus the owned VIPs' rewrite.
+   * The element changes from {@code current} to {@code desired}, the held pods, and the heartbeat.
    *
-   * @param ownedTimeoutsMs VIP → milliseconds it stays owned; VIPs absent or with a value {@code <=
-   *     0} end up absent from the owned sets (fenced if still in {@code vipsN})
-   * @param allVips every VIP that might be in an owned set (current ∪ desired): each is removed
-   *     first so a re-add refreshes the expiry
+   * @param heartbeatMs how long the owned VIPs stay live without another transaction; {@code <= 0}
+   *     leaves the heartbeat absent (every VIP in {@code vipsN} fenced)
    */
-  public List<String> elements(
-      TableState current,
-      TableState desired,
-      Map<String, Long> ownedTimeoutsMs,
-      Set<String> allVips) {
+  public List<String> elements(TableState current, TableState desired, long heartbeatMs) {
     List<String> l = new ArrayList<>();
     // deletions first: a changed interval key must leave before an overlapping one arrives
     for (String name : TableState.TRACKED) {
@@ -293,25 +304,23 @@ public final class NftRenderer {
       }
       chunked(l, "add element " + t() + " " + name, add);
     }
-    l.addAll(owned(ownedTimeoutsMs, allVips));
     l.addAll(held(current, desired));
+    l.addAll(heartbeat(heartbeatMs));
     return l;
   }
 
   /**
-   * Rewrites the owned sets: every VIP in {@code allVips} is added (a no-op if present), deleted,
-   * and re-added with its timeout if it has time left — one transaction, so a live VIP never leaves
-   * the set.
+   * Re-arms the heartbeat: each family's element is added (a no-op if present), deleted, and
+   * re-added with the new timeout — one transaction, so a live heartbeat never lapses, and O(1)
+   * however many VIPs the node owns.
    */
-  public List<String> owned(Map<String, Long> ownedTimeoutsMs, Set<String> allVips) {
+  public List<String> heartbeat(long ms) {
     List<String> l = new ArrayList<>();
-    for (String vip : new TreeSet<>(allVips)) {
-      String set = "owned" + (vip.indexOf(':') >= 0 ? "6" : "4");
-      l.add("add element " + t() + " " + set + " { " + vip + " }");
-      l.add("delete element " + t() + " " + set + " { " + vip + " }");
-      Long ms = ownedTimeoutsMs.get(vip);
-      if (ms != null && ms > 0) {
-        l.add("add element " + t() + " " + set + " { " + vip + " timeout " + ms + "ms }");
+    for (Family f : Family.values()) {
+      l.add("add element " + t() + " alive { " + f.name + " }");
+      l.add("delete element " + t() + " alive { " + f.name + " }");
+      if (ms > 0) {
+        l.add("add element " + t() + " alive { " + f.name + " timeout " + ms + "ms }");
       }
     }
     return l;

@@ -10,18 +10,19 @@ import java.util.TreeSet;
 /**
  * The element contents of the table's sets and maps, in nft's own text spelling (keys like {@code
  * 10.244.1.2}, {@code 10.244.1.2 . 0.0.0.0/0}; values like {@code 192.168.100.200}, {@code
- * 0x00010000}; plain sets map every key to the empty string). The {@code owned} sets are not here:
- * their elements carry expiry and are rewritten on every transaction.
+ * 0x00010000}; plain sets map every key to the empty string). The heartbeat ({@code alive}) is not
+ * here: its elements carry expiry and are rewritten on every transaction.
  *
  * @param present whether the table exists at all
  * @param elements set or map name → key → value
- * @param owned VIPs currently in the {@code owned4}/{@code owned6} sets (not yet expired)
+ * @param alive the families whose heartbeat element is in the {@code alive} set ({@code ipv4},
+ *     {@code ipv6}; it may have expired since)
  * @param held pods in the {@code held4}/{@code held6} sets (released backends; may have expired)
  */
 public record TableState(
     boolean present,
     SortedMap<String, SortedMap<String, String>> elements,
-    Set<String> owned,
+    Set<String> alive,
     Set<String> held) {
 
   /** The sets and maps whose elements {@link TableState} tracks, in render order. */
@@ -31,6 +32,8 @@ public record TableState(
           "cluster6",
           "vips4",
           "vips6",
+          "owned4",
+          "owned6",
           "snat4",
           "snat6",
           "snat4s",
@@ -48,21 +51,20 @@ public record TableState(
           name, Collections.unmodifiableSortedMap(m == null ? new TreeMap<>() : new TreeMap<>(m)));
     }
     elements = Collections.unmodifiableSortedMap(copy);
-    owned = Collections.unmodifiableSet(new TreeSet<>(owned));
+    alive = Collections.unmodifiableSet(new TreeSet<>(alive));
     held = Collections.unmodifiableSet(new TreeSet<>(held));
   }
 
-  public TableState(
-      boolean present, SortedMap<String, SortedMap<String, String>> elements, Set<String> owned) {
-    this(present, elements, owned, Set.of());
+  public TableState(boolean present, SortedMap<String, SortedMap<String, String>> elements) {
+    this(present, elements, Set.of(), Set.of());
   }
 
   public static TableState absent() {
-    return new TableState(false, new TreeMap<>(), Set.of());
+    return new TableState(false, new TreeMap<>());
   }
 
   public static TableState empty() {
-    return new TableState(true, new TreeMap<>(), Set.of());
+    return new TableState(true, new TreeMap<>());
   }
 
   public Map<String, String> get(String name) {
@@ -74,13 +76,33 @@ public record TableState(
     return elements.values().stream().mapToInt(Map::size).sum();
   }
 
-  /** A copy with different owned VIPs. */
-  TableState withOwned(Set<String> o) {
-    return new TableState(present, elements, o, held);
+  /** A copy with a different heartbeat. */
+  TableState withAlive(Set<String> a) {
+    return new TableState(present, elements, a, held);
+  }
+
+  /** A copy whose {@code owned4}/{@code owned6} sets hold exactly {@code live}. */
+  TableState withOwned(Set<String> live) {
+    SortedMap<String, SortedMap<String, String>> e = new TreeMap<>(elements);
+    SortedMap<String, String> o4 = new TreeMap<>();
+    SortedMap<String, String> o6 = new TreeMap<>();
+    for (String v : live) {
+      (v.indexOf(':') >= 0 ? o6 : o4).put(v, "");
+    }
+    e.put("owned4", o4);
+    e.put("owned6", o6);
+    return new TableState(present, e, alive, held);
+  }
+
+  /** The VIPs of both {@code vips} sets. */
+  Set<String> vips() {
+    Set<String> s = new TreeSet<>(elements.get("vips4").keySet());
+    s.addAll(elements.get("vips6").keySet());
+    return s;
   }
 
   /** A copy with different held pods. */
   TableState withHeld(Set<String> h) {
-    return new TableState(present, elements, owned, h);
+    return new TableState(present, elements, alive, h);
   }
 }

@@ -23,7 +23,8 @@ class KernelParsingTest {
     assertTrue(l.matches(new NftRenderer(config)));
     assertFalse(l.matches(new NftRenderer(NatConfig.builder("eth0").guard(false).build())));
     TableState s = l.state();
-    assertEquals(Set.of("192.168.100.200", "192.168.100.210", "fd76:100::200"), s.owned());
+    assertEquals(Set.of("ipv4", "ipv6"), s.alive());
+    assertEquals(Map.of("fd76:100::200", ""), s.get("owned6"));
     assertEquals(
         Map.of(
             "10.244.2.7 . 192.168.200.0/24",

@@ -73,6 +73,37 @@ final class NatLab implements AutoCloseable {
     return String.join(":", parts);
   }
 
+  /**
+   * Waits until no vipgress daemon (or its tables) is active in the node namespaces: the lab is
+   * shared, and a daemon SNATing the same slots to its own VIP would make these tests measure it.
+   * Gives up after {@code timeout} by aborting (skipping) the test.
+   */
+  void awaitQuiet(Duration timeout) {
+    long end = System.nanoTime() + timeout.toNanos();
+    String why = "";
+    while (System.nanoTime() < end) {
+      why = "";
+      var st = lab.status();
+      var speakers = st.path("speakers").fields();
+      while (speakers.hasNext()) {
+        var e = speakers.next();
+        if (e.getValue().path("running").asBoolean(false)) {
+          why += " speaker on " + e.getKey() + " running;";
+        }
+      }
+      for (String n : List.of("node1", "node2", "node3")) {
+        if (lab.exec(n, "nft", "list", "tables").stdout().contains("table inet vipgress")) {
+          why += " table inet vipgress on " + n + ";";
+        }
+      }
+      if (why.isEmpty()) {
+        return;
+      }
+      sleep(2000);
+    }
+    org.junit.jupiter.api.Assumptions.abort("the shared lab is busy:" + why);
+  }
+
   // --- desired state per node -------------------------------------------------------------------
 
   /** Which node owns the VIPs; all backends named by lab slot. */

@@ -80,7 +80,7 @@ class NftBackendTest {
   void startRebuildsAnOldStructureCarryingElementsOver() throws Exception {
     fake.listing =
         FakeRunner.resource("listing.json")
-            .replace("fence; vipgress-nat/1", "fence; vipgress-nat/0");
+            .replace("fence; vipgress-nat/2", "fence; vipgress-nat/0");
     backend().start();
     String script = fake.nftScripts();
     assertTrue(script.startsWith("delete table inet vipgress\nadd table inet vipgress\n"), script);
@@ -131,7 +131,8 @@ class NftBackendTest {
     assertTrue(fake.matching("nft -j list").isEmpty(), "no read-back within resyncInterval");
     String script = fake.nftScripts();
     assertFalse(script.contains("snat4 {"), "nothing but the owned sets changes: " + script);
-    assertTrue(script.contains("owned4 { 192.168.100.200 timeout 2950ms }"), script);
+    assertTrue(script.contains("alive { ipv4 timeout 1950ms }"), "earliest deadline: " + script);
+    assertFalse(script.contains("owned4"), script);
     assertTrue(fake.matching("conntrack").isEmpty(), "no ownership change, no clean-up");
     assertTrue(fake.matching("ip -4 -batch").isEmpty());
     // after the resync interval the kernel is read again
@@ -176,6 +177,22 @@ class NftBackendTest {
     assertEquals(1, tx.size());
     assertEquals(1, fake.calls.size(), "no read-back, no ip, no conntrack");
     Golden.check("refresh.nft", tx.get(0).stdin());
+  }
+
+  @Test
+  void refreshFencesAVipPastItsOwnDeadlineAndKeepsTheOthers() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    b.apply(Fixtures.owner()); // 192.168.100.210 has the earliest deadline (NOW + 2 s)
+    fake.calls.clear();
+    clock.addAndGet(2 * SECOND);
+    b.refresh(Fixtures.owner());
+    String script = fake.matching("nft -f -").get(0).stdin();
+    assertTrue(
+        script.startsWith("delete element inet vipgress owned4 { 192.168.100.210 }\n"), script);
+    assertTrue(
+        script.contains("alive { ipv4 timeout 950ms }"), "next earliest deadline: " + script);
+    assertFalse(script.contains("vips4"), "the VIP stays in vips4, fenced: " + script);
   }
 
   @Test

@@ -1,6 +1,5 @@
 package dev.vipgress.nat;
 
-import static dev.vipgress.nat.Fixtures.NOW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,18 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class NftRendererTest {
   private final NatConfig config = NatConfig.builder("eth0").build();
   private final NftRenderer renderer = new NftRenderer(config);
-
-  private static Map<String, Long> timeouts(NatPlan plan, long now) {
-    Map<String, Long> m = new TreeMap<>();
-    plan.deadlines().forEach((v, d) -> m.put(v, (d - now) / 1_000_000 - 50));
-    return m;
-  }
 
   @Test
   void structure() {
@@ -38,9 +30,7 @@ class NftRendererTest {
   @Test
   void ownerFromEmpty() {
     NatPlan plan = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 0));
-    List<String> script =
-        renderer.elements(
-            TableState.empty(), plan.table(), timeouts(plan, NOW), plan.table().owned());
+    List<String> script = renderer.elements(TableState.empty(), plan.table(), 1950);
     Golden.check("owner-from-empty.nft", script);
   }
 
@@ -62,17 +52,14 @@ class NftRendererTest {
             new NodeDesired(Set.copyOf(owned), d.steering(), d.clusterRanges()),
             config,
             Map.of("node2", 0));
-    List<String> script =
-        renderer.elements(
-            before.table(), after.table(), timeouts(after, NOW), after.table().owned());
+    List<String> script = renderer.elements(before.table(), after.table(), 1950);
     Golden.check("one-backend-changed.nft", script);
   }
 
   @Test
   void releaseRemovesEverythingAndKeepsNothingOwned() {
     NatPlan before = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 0));
-    List<String> script =
-        renderer.elements(before.table(), TableState.empty(), Map.of(), before.table().owned());
+    List<String> script = renderer.elements(before.table(), TableState.empty(), 0);
     Golden.check("release-all.nft", script);
     assertFalse(
         script.stream().anyMatch(l -> l.contains("owned") && l.contains("timeout")),
@@ -80,13 +67,17 @@ class NftRendererTest {
   }
 
   @Test
-  void expiredDeadlineLeavesTheVipFenced() {
-    List<String> l = renderer.owned(Map.of("192.168.100.200", 0L), Set.of("192.168.100.200"));
+  void heartbeatIsThreeOperationsPerFamily() {
     assertEquals(
         List.of(
-            "add element inet vipgress owned4 { 192.168.100.200 }",
-            "delete element inet vipgress owned4 { 192.168.100.200 }"),
-        l);
+            "add element inet vipgress alive { ipv4 }",
+            "delete element inet vipgress alive { ipv4 }",
+            "add element inet vipgress alive { ipv4 timeout 1500ms }",
+            "add element inet vipgress alive { ipv6 }",
+            "delete element inet vipgress alive { ipv6 }",
+            "add element inet vipgress alive { ipv6 timeout 1500ms }"),
+        renderer.heartbeat(1500));
+    assertEquals(4, renderer.heartbeat(0).size(), "lapsed: removed, not re-added");
   }
 
   @Test
