@@ -41,9 +41,13 @@ public final class ConntrackCleanup {
         }
       }
       Set<String> steered = NftRenderer.pods(before, "steer" + f.suffix);
-      Set<String> snatted = NftRenderer.pods(after, "snat" + f.suffix);
+      Map<String, String> snat = after.get("snat" + f.suffix);
+      Set<String> scoped = new TreeSet<>();
+      for (String k : after.get("snat" + f.suffix + "s").keySet()) {
+        scoped.add(k.substring(0, k.indexOf(' ')));
+      }
       for (String p : steered) {
-        if (snatted.contains(p)) {
+        if (snat.containsKey(p) || scoped.contains(p)) {
           out.add(cmd(f, "-s", p));
         }
       }

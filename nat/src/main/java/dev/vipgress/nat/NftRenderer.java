@@ -279,34 +279,60 @@ public final class NftRenderer {
    */
   public List<String> elements(TableState current, TableState desired, long heartbeatMs) {
     List<String> l = new ArrayList<>();
+    List<List<String>> adds = new ArrayList<>();
     // deletions first: a changed interval key must leave before an overlapping one arrives
     for (String name : TableState.TRACKED) {
-      Map<String, String> cur = current.get(name);
-      Map<String, String> want = desired.get(name);
       List<String> del = new ArrayList<>();
-      for (Map.Entry<String, String> e : cur.entrySet()) {
-        String w = want.get(e.getKey());
-        if (w == null || !w.equals(e.getValue())) {
-          del.add(e.getKey());
-        }
-      }
-      chunked(l, "delete element " + t() + " " + name, del);
-    }
-    for (String name : TableState.TRACKED) {
-      Map<String, String> cur = current.get(name);
-      Map<String, String> want = desired.get(name);
       List<String> add = new ArrayList<>();
-      for (Map.Entry<String, String> e : want.entrySet()) {
-        String c = cur.get(e.getKey());
-        if (c == null || !c.equals(e.getValue())) {
-          add.add(e.getValue().isEmpty() ? e.getKey() : e.getKey() + " : " + e.getValue());
-        }
-      }
-      chunked(l, "add element " + t() + " " + name, add);
+      diff(current.elements().get(name), desired.elements().get(name), del, add);
+      chunked(l, "delete element " + t() + " " + name, del);
+      adds.add(add);
+    }
+    for (int i = 0; i < TableState.TRACKED.size(); i++) {
+      chunked(l, "add element " + t() + " " + TableState.TRACKED.get(i), adds.get(i));
     }
     l.addAll(held(current, desired));
     l.addAll(heartbeat(heartbeatMs));
     return l;
+  }
+
+  /**
+   * One linear walk over two maps in natural key order (as {@link TableState} keeps them): keys to
+   * delete and elements to add.
+   */
+  private static void diff(
+      java.util.SortedMap<String, String> cur,
+      java.util.SortedMap<String, String> want,
+      List<String> del,
+      List<String> add) {
+    if (cur.equals(want)) {
+      return;
+    }
+    var ci = cur.entrySet().iterator();
+    var wi = want.entrySet().iterator();
+    Map.Entry<String, String> c = ci.hasNext() ? ci.next() : null;
+    Map.Entry<String, String> w = wi.hasNext() ? wi.next() : null;
+    while (c != null || w != null) {
+      int cmp = c == null ? 1 : w == null ? -1 : c.getKey().compareTo(w.getKey());
+      if (cmp < 0) {
+        del.add(c.getKey());
+        c = ci.hasNext() ? ci.next() : null;
+      } else if (cmp > 0) {
+        add.add(element(w));
+        w = wi.hasNext() ? wi.next() : null;
+      } else {
+        if (!c.getValue().equals(w.getValue())) {
+          del.add(c.getKey());
+          add.add(element(w));
+        }
+        c = ci.hasNext() ? ci.next() : null;
+        w = wi.hasNext() ? wi.next() : null;
+      }
+    }
+  }
+
+  private static String element(Map.Entry<String, String> e) {
+    return e.getValue().isEmpty() ? e.getKey() : e.getKey() + " : " + e.getValue();
   }
 
   /**
@@ -350,19 +376,52 @@ public final class NftRenderer {
 
   /** Pods this transaction stops SNATing without steering them. */
   static Set<String> heldGone(TableState current, TableState desired, Family f) {
-    Set<String> gone = pods(current, "snat" + f.suffix);
-    gone.removeAll(pods(desired, "snat" + f.suffix));
-    gone.removeAll(pods(desired, "steer" + f.suffix));
+    Set<String> gone = new TreeSet<>();
+    Map<String, String> was = current.get("snat" + f.suffix);
+    Map<String, String> now = desired.get("snat" + f.suffix);
+    Map<String, String> steer = desired.get("steer" + f.suffix);
+    Set<String> nowScoped = scopedPods(desired, "snat" + f.suffix);
+    Set<String> steerScoped = scopedPods(desired, "steer" + f.suffix);
+    Set<String> candidates = scopedPods(current, "snat" + f.suffix);
+    if (!was.equals(now)) {
+      for (String p : was.keySet()) {
+        if (!now.containsKey(p)) {
+          candidates.add(p);
+        }
+      }
+    }
+    for (String p : candidates) {
+      if (!now.containsKey(p)
+          && !nowScoped.contains(p)
+          && !steer.containsKey(p)
+          && !steerScoped.contains(p)) {
+        gone.add(p);
+      }
+    }
     return gone;
+  }
+
+  private static Set<String> scopedPods(TableState t, String map) {
+    Set<String> s = new TreeSet<>();
+    for (String k : t.get(map + "s").keySet()) {
+      s.add(k.substring(0, k.indexOf(' ')));
+    }
+    return s;
   }
 
   /** Held pods this transaction SNATs or steers again. */
   static Set<String> heldBack(TableState current, TableState desired, Family f) {
     Set<String> back = new TreeSet<>();
+    if (current.held().isEmpty()) {
+      return back;
+    }
+    Set<String> scoped = scopedPods(desired, "snat" + f.suffix);
+    scoped.addAll(scopedPods(desired, "steer" + f.suffix));
     for (String p : current.held()) {
       if (Family.of(Addresses.parse(p)) == f
-          && (pods(desired, "snat" + f.suffix).contains(p)
-              || pods(desired, "steer" + f.suffix).contains(p))) {
+          && (desired.get("snat" + f.suffix).containsKey(p)
+              || desired.get("steer" + f.suffix).containsKey(p)
+              || scoped.contains(p))) {
         back.add(p);
       }
     }

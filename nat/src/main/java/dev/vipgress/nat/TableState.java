@@ -43,14 +43,18 @@ public record TableState(
           "steer4s",
           "steer6s");
 
+  /**
+   * Wraps (does not copy) the element maps: callers hand over maps they no longer change, so
+   * deriving a state ({@link #withOwned} and friends) stays cheap with 50,000 elements.
+   */
   public TableState {
-    SortedMap<String, SortedMap<String, String>> copy = new TreeMap<>();
+    SortedMap<String, SortedMap<String, String>> wrapped = new TreeMap<>();
     for (String name : TRACKED) {
       SortedMap<String, String> m = elements.get(name);
-      copy.put(
-          name, Collections.unmodifiableSortedMap(m == null ? new TreeMap<>() : new TreeMap<>(m)));
+      wrapped.put(
+          name, m == null ? Collections.emptySortedMap() : Collections.unmodifiableSortedMap(m));
     }
-    elements = Collections.unmodifiableSortedMap(copy);
+    elements = Collections.unmodifiableSortedMap(wrapped);
     alive = Collections.unmodifiableSet(new TreeSet<>(alive));
     held = Collections.unmodifiableSet(new TreeSet<>(held));
   }
