@@ -129,7 +129,7 @@ public record ElectionConfig(
     private Duration retryInterval = Duration.ofMillis(100);
     private Duration fencingMargin = Duration.ofMillis(100);
     private Duration placementStagger = Duration.ofMillis(200);
-    private Duration placementFallback = Duration.ofSeconds(3);
+    private Duration placementFallback = Duration.ofSeconds(10);
     private Duration startupGrace = Duration.ofMillis(1000);
     private Duration apiTimeout = Duration.ofSeconds(5);
     private int apiConcurrency = 8;

@@ -22,6 +22,8 @@ import java.util.Map;
  * @param renewals counter: successful liveness renewals
  * @param renewalFailures counter: failed liveness renewals
  * @param watchRestarts counter: times the Lease watch broke and was re-established
+ * @param apiRequests counter: every request this elector sent to the API server (renewals, Lease
+ *     writes and reads, list pages, watch starts)
  */
 public record ElectionMetrics(
     int ownedVips,
@@ -38,7 +40,8 @@ public record ElectionMetrics(
     long apiErrors,
     long renewals,
     long renewalFailures,
-    long watchRestarts) {
+    long watchRestarts,
+    long apiRequests) {
 
   public ElectionMetrics {
     losses = Map.copyOf(losses);

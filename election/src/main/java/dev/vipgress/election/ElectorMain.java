@@ -46,7 +46,12 @@ public final class ElectorMain {
       b.startupGrace(Duration.ofMillis(Long.parseLong(opts.get("startup-grace-ms"))));
     }
     ElectionConfig config = b.build();
-    PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+    PrintStream out =
+        new PrintStream(
+            new java.io.BufferedOutputStream(
+                new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16),
+            false,
+            StandardCharsets.UTF_8);
     JsonLines lines = new JsonLines(out, opts.containsKey("owner-events"));
 
     ApiClient client = Config.fromConfig(kubeconfig);
@@ -59,6 +64,7 @@ public final class ElectorMain {
                 () -> {
                   elector.close();
                   lines.line("{\"ev\":\"closed\",\"t\":" + System.nanoTime() + "}");
+                  lines.flush();
                   closed.countDown();
                 }));
     elector.start();
@@ -81,7 +87,23 @@ public final class ElectorMain {
         case "candidacy" ->
             elector.setCandidacy(
                 w.length < 2 ? Set.of() : new LinkedHashSet<>(Arrays.asList(w[1].split(","))));
-        case "metrics" -> lines.line("{\"ev\":\"metrics\",\"m\":\"" + elector.metrics() + "\"}");
+        case "metrics" -> {
+          ElectionMetrics m = elector.metrics();
+          lines.line(
+              "{\"ev\":\"metrics\",\"t\":"
+                  + System.nanoTime()
+                  + ",\"requests\":"
+                  + m.apiRequests()
+                  + ",\"renewals\":"
+                  + m.renewals()
+                  + ",\"owned\":"
+                  + m.ownedVips()
+                  + ",\"fences\":"
+                  + m.fences()
+                  + ",\"conflicts\":"
+                  + m.conflicts()
+                  + "}");
+        }
         case "close" -> System.exit(0);
         default -> {}
       }
@@ -134,7 +156,11 @@ public final class ElectorMain {
     return v;
   }
 
-  /** The listener: one JSON object per line; renewals as one line per heartbeat. */
+  /**
+   * The listener: one JSON object per line (renewals: one line per heartbeat). Lines carry the time
+   * of the call; output is flushed every few milliseconds, not per line, so thousands of events do
+   * not slow the elector's event thread.
+   */
   private static final class JsonLines implements ElectionListener {
     private final PrintStream out;
     private final boolean ownerEvents;
@@ -142,10 +168,27 @@ public final class ElectorMain {
     JsonLines(PrintStream out, boolean ownerEvents) {
       this.out = out;
       this.ownerEvents = ownerEvents;
+      Thread.ofPlatform()
+          .daemon()
+          .name("elector-main-flush")
+          .start(
+              () -> {
+                while (true) {
+                  try {
+                    Thread.sleep(5);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                  flush();
+                }
+              });
     }
 
     synchronized void line(String s) {
       out.println(s);
+    }
+
+    synchronized void flush() {
       out.flush();
     }
 

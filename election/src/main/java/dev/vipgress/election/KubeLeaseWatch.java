@@ -41,6 +41,13 @@ final class KubeLeaseWatch implements LeaseWatch {
   private volatile Watch<V1Lease> current;
   private volatile Sink sink;
   private volatile boolean reconnecting;
+  private final java.util.concurrent.atomic.AtomicLong requests =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  @Override
+  public long requests() {
+    return requests.get();
+  }
 
   KubeLeaseWatch(
       ApiClient client,
@@ -144,6 +151,7 @@ final class KubeLeaseWatch implements LeaseWatch {
               ._continue(cont)
               .buildCall(null);
       call.timeout().timeout(listTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      requests.incrementAndGet();
       V1LeaseList page = client.<V1LeaseList>execute(call, V1LeaseList.class).getData();
       all.addAll(page.getItems());
       cont = page.getMetadata() == null ? null : page.getMetadata().getContinue();
@@ -163,6 +171,7 @@ final class KubeLeaseWatch implements LeaseWatch {
             .watch(true)
             .timeoutSeconds(WATCH_SECONDS - ThreadLocalRandom.current().nextInt(60))
             .buildCall(null);
+    requests.incrementAndGet();
     Watch<V1Lease> w = Watch.createWatch(client, watchHttp.newCall(call.request()), EVENT_TYPE);
     current = w;
     try {

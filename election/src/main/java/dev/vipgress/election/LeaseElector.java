@@ -376,7 +376,8 @@ public final class LeaseElector implements AutoCloseable {
         metrics.apiErrors.get(),
         metrics.renewals.get(),
         metrics.renewalFailures.get(),
-        metrics.watchRestarts.get());
+        metrics.watchRestarts.get(),
+        metrics.requests.get() + wiring.watch().requests());
   }
 
   /**
@@ -1119,6 +1120,7 @@ public final class LeaseElector implements AutoCloseable {
       if (op.kind().equals("adopt")) {
         adoptionsInFlight++;
       }
+      metrics.requests.incrementAndGet();
       inflight.put(k, op);
       wiring
           .io()
@@ -1497,6 +1499,7 @@ public final class LeaseElector implements AutoCloseable {
     Set<String> handoffsSent = Set.copyOf(pendingHandoffs.keySet());
     renewing = true;
     renewSentAt = now;
+    metrics.requests.incrementAndGet();
     wiring
         .liveness()
         .execute(
@@ -1648,6 +1651,7 @@ public final class LeaseElector implements AutoCloseable {
 
   private void readOwn() {
     renewing = true;
+    metrics.requests.incrementAndGet();
     wiring
         .liveness()
         .execute(
@@ -1694,7 +1698,13 @@ public final class LeaseElector implements AutoCloseable {
     if (own != null && !Leases.newer(l, own)) {
       return;
     }
-    if (inc != null && !myIncarnations.contains(inc)) {
+    boolean foreign = inc != null && !myIncarnations.contains(inc);
+    if (foreign
+        && (Peer.isFenced(l) || Leases.STATE_STOPPED.equals(Leases.annotation(l, Leases.STATE)))) {
+      own = l; // what an earlier process left (fenced or stopped): our next write replaces it
+      return;
+    }
+    if (foreign) {
       log.error(
           "nodeLeaseSuperseded node={} foreignIncarnation={}: another elector runs with this node"
               + " name; dropping every VIP and waiting for it to lapse",
@@ -1821,6 +1831,7 @@ public final class LeaseElector implements AutoCloseable {
     final AtomicLong renewals = new AtomicLong();
     final AtomicLong renewalFailures = new AtomicLong();
     final AtomicLong watchRestarts = new AtomicLong();
+    final AtomicLong requests = new AtomicLong();
     volatile int knownVips;
     volatile int candidateVips;
     volatile int liveNodes;

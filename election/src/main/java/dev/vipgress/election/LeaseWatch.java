@@ -24,6 +24,11 @@ interface LeaseWatch extends AutoCloseable {
 
   void start(Sink sink);
 
+  /** Requests made so far (list pages and watch starts). */
+  default long requests() {
+    return 0;
+  }
+
   /** Drops the current connection and watches again from the last resource version seen. */
   void reconnect();
 
