@@ -25,6 +25,7 @@ final class FakeRunner implements CommandRunner {
   String rules4 = "[]";
   String rules6 = "[]";
   String missing = null;
+  String conntrackListing = "";
   final Deque<Result> nftResults = new ArrayDeque<>();
 
   static String resource(String name) {
@@ -66,6 +67,9 @@ final class FakeRunner implements CommandRunner {
     if (line.equals("nft -f -")) {
       Result r = nftResults.poll();
       return r == null ? new Result(0, "", "") : r;
+    }
+    if (tool.equals("conntrack") && argv.contains("-L")) {
+      return new Result(0, conntrackListing, "");
     }
     if (tool.equals("conntrack") && argv.contains("-D")) {
       return new Result(

@@ -229,6 +229,27 @@ class NftBackendTest {
   }
 
   @Test
+  void manyCleanupCandidatesAreCheckedAgainstOneListing() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    fake.calls.clear();
+    fake.conntrackListing =
+        "tcp      6 431999 ESTABLISHED src=10.244.1.2 dst=192.168.100.100 sport=4000 dport=9000"
+            + " src=192.168.100.100 dst=192.168.100.201 sport=9000 dport=4000 [ASSURED] mark=0 use=1\n";
+    b.apply(
+        DesiredStateText.parse(
+                "own 192.168.100.200 backends=10.244.1.1\n"
+                    + "own 192.168.100.201 backends=10.244.1.2\n"
+                    + "own 192.168.100.202 backends=10.244.1.3\n",
+                NOW + 3 * SECOND)
+            .desired());
+    assertEquals(1, fake.matching("conntrack -L -f ipv4").size());
+    assertEquals(
+        List.of("conntrack -D -f ipv4 -q 192.168.100.201"),
+        fake.matching("conntrack -D").stream().map(FakeRunner.Call::line).toList());
+  }
+
+  @Test
   void conntrackCleanupCanBeSwitchedOff() throws Exception {
     NftBackend b = backend(NatConfig.builder("eth0").conntrackCleanup(false));
     b.start();
