@@ -17,7 +17,11 @@ import java.util.TreeSet;
  *       earlier ownership, or packets a stale owner forwarded already SNATed) and entries whose
  *       original destination is the VIP (created by the remote end before this node owned it);
  *   <li>pods that were steered elsewhere and are now SNATed here: their entries, which carry the
- *       identity SNAT binding from when this node only forwarded.
+ *       identity SNAT binding from when this node only forwarded;
+ *   <li>pods that just became backends (newly steered or SNATed, neither before): their entries,
+ *       which carry the binding from before (a CNI masquerade to the node IP, or none). Without
+ *       this, a flow the pod opened before — or a new one that happens to reuse its 5-tuple — keeps
+ *       leaving with the old source address until its entry times out.
  * </ul>
  */
 public final class ConntrackCleanup {
@@ -48,6 +52,19 @@ public final class ConntrackCleanup {
       }
       for (String p : steered) {
         if (snat.containsKey(p) || scoped.contains(p)) {
+          out.add(cmd(f, "-s", p));
+        }
+      }
+      Set<String> wasBackend = new TreeSet<>(steered);
+      wasBackend.addAll(before.get("snat" + f.suffix).keySet());
+      for (String k : before.get("snat" + f.suffix + "s").keySet()) {
+        wasBackend.add(k.substring(0, k.indexOf(' ')));
+      }
+      Set<String> isBackend = new TreeSet<>(NftRenderer.pods(after, "steer" + f.suffix));
+      isBackend.addAll(snat.keySet());
+      isBackend.addAll(scoped);
+      for (String p : isBackend) {
+        if (!wasBackend.contains(p)) {
           out.add(cmd(f, "-s", p));
         }
       }

@@ -151,9 +151,34 @@ class KernelParsingTest {
             List.of("-D", "-f", "ipv4", "-q", "192.168.100.201"),
             List.of("-D", "-f", "ipv4", "-q", "192.168.100.200"),
             List.of("-D", "-f", "ipv4", "-d", "192.168.100.200"),
-            List.of("-D", "-f", "ipv4", "-s", "10.244.1.2")),
+            List.of("-D", "-f", "ipv4", "-s", "10.244.1.2"),
+            List.of("-D", "-f", "ipv4", "-s", "10.244.3.2")),
         ConntrackCleanup.commands(a, b));
     assertEquals(List.of(), ConntrackCleanup.commands(b, b));
+  }
+
+  @Test
+  void conntrackCleanupForPodsThatJustBecameBackends() {
+    // a new backend pod's old entries carry the CNI masquerade (or no NAT): they must go
+    NodeDesired none = DesiredStateText.parse("", 0).desired();
+    NodeDesired steered =
+        DesiredStateText.parse(
+                "steer 10.244.1.2 owner=node2 via=192.168.100.12 vip=192.168.100.200\n", 0)
+            .desired();
+    NodeDesired steeredTwo =
+        DesiredStateText.parse(
+                "steer 10.244.1.2 owner=node2 via=192.168.100.12 vip=192.168.100.200\n"
+                    + "steer 10.244.1.3 owner=node2 via=192.168.100.12 vip=192.168.100.200\n",
+                0)
+            .desired();
+    TableState a = NatPlan.of(none, config, Map.of()).table();
+    TableState b = NatPlan.of(steered, config, Map.of("node2", 0)).table();
+    TableState c = NatPlan.of(steeredTwo, config, Map.of("node2", 0)).table();
+    assertEquals(
+        List.of(List.of("-D", "-f", "ipv4", "-s", "10.244.1.2")), ConntrackCleanup.commands(a, b));
+    assertEquals(
+        List.of(List.of("-D", "-f", "ipv4", "-s", "10.244.1.3")), ConntrackCleanup.commands(b, c));
+    assertEquals(List.of(), ConntrackCleanup.commands(c, b), "a pod leaving needs nothing here");
   }
 
   @Test
