@@ -148,18 +148,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
 
   @Override
   public void renewed(String vip, long fencingDeadlineNanos) {
-    IpLiteral.parse(vip)
-        .ifPresent(
-            a ->
-                loop.execute(
-                    () -> {
-                      if (ownedDeadlines.containsKey(a)) {
-                        ownedDeadlines.put(a, fencingDeadlineNanos);
-                        if (refreshPending.compareAndSet(false, true)) {
-                          loop.execute(this::refresh);
-                        }
-                      }
-                    }));
+    renewedAll(Set.of(vip), fencingDeadlineNanos);
   }
 
   @Override
@@ -168,10 +157,16 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
         vips.stream().map(IpLiteral::parse).flatMap(Optional::stream).toList();
     loop.execute(
         () -> {
+          // The elector renews only what it owns: a VIP whose local deadline ran out before this
+          // renewal arrived (a slow reconcile) is ours again, not forgotten.
+          boolean revived = false;
           for (InetAddress a : parsed) {
-            ownedDeadlines.computeIfPresent(a, (k, v) -> fencingDeadlineNanos);
+            Long prev = ownedDeadlines.put(a, fencingDeadlineNanos);
+            revived |= prev == null || !announced.contains(a);
           }
-          if (refreshPending.compareAndSet(false, true)) {
+          if (revived) {
+            reconcile();
+          } else if (refreshPending.compareAndSet(false, true)) {
             loop.execute(this::refresh);
           }
         });
@@ -293,13 +288,13 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     election.setHealthy(eligible);
     election.setCandidacy(eligible ? candidacy : Set.of());
 
-    // Fencing: a VIP whose deadline has passed is not ours, whatever the elector says next.
+    // Fencing: a VIP whose deadline has passed is not ours until a renewal moves the deadline on
+    // (the entry stays; only lost() removes it).
     long now = System.nanoTime();
-    ownedDeadlines.entrySet().removeIf(e -> e.getValue() - now <= 0);
     Set<InetAddress> ownedNow = new LinkedHashSet<>();
-    for (InetAddress vip : ownedDeadlines.keySet()) {
-      if (plan.vips().containsKey(vip)) {
-        ownedNow.add(vip);
+    for (var e : ownedDeadlines.entrySet()) {
+      if (e.getValue() - now > 0 && plan.vips().containsKey(e.getKey())) {
+        ownedNow.add(e.getKey());
       }
     }
     Map<InetAddress, Long> ownedEgress = new HashMap<>();

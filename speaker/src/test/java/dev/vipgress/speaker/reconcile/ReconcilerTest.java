@@ -262,6 +262,22 @@ class ReconcilerTest {
   }
 
   @Test
+  void aVipWhoseLocalDeadlineRanOutIsOursAgainOnTheNextRenewal() throws Exception {
+    r.acquired(VIP, System.nanoTime() + 50_000_000L);
+    r.flush();
+    Thread.sleep(100);
+    r.trigger(); // a reconcile after the deadline: fenced locally
+    r.flush();
+    r.flush();
+    assertTrue(log.contains("withdraw " + VIP), log.toString());
+    log.clear();
+    r.renewedAll(Set.of(VIP), future()); // the elector still owns it and renewed
+    r.flush();
+    assertTrue(log.contains("announce " + VIP), "renewal revives the VIP: " + log);
+    assertEquals("apply owned=[" + VIP + "] steered=[]", log.get(log.size() - 1));
+  }
+
+  @Test
   void removingTheEgressLabelRemovesTheSnatButKeepsTheAnnouncement() throws Exception {
     r.acquired(VIP, future());
     r.flush();
