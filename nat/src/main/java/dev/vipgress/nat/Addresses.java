@@ -6,7 +6,7 @@ import java.net.UnknownHostException;
 import java.util.Comparator;
 
 /** Parsing, printing and ordering of IP literals without name resolution. */
-final class Addresses {
+public final class Addresses {
   private Addresses() {}
 
   /** Orders IPv4 before IPv6, then numerically. */
@@ -41,7 +41,7 @@ final class Addresses {
   }
 
   /** The canonical text form nft and ip print: dotted quad, or RFC 5952 compressed IPv6. */
-  static String format(InetAddress a) {
+  public static String format(InetAddress a) {
     if (!(a instanceof Inet6Address)) {
       return a.getHostAddress();
     }

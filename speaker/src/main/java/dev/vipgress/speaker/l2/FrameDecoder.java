@@ -19,6 +19,7 @@ import static dev.vipgress.speaker.l2.L2Constants.NDP_BODY;
 import static dev.vipgress.speaker.l2.L2Constants.NDP_OPT_SOURCE_LL;
 import static dev.vipgress.speaker.l2.L2Constants.NDP_OPT_TARGET_LL;
 
+import dev.vipgress.nat.Addresses;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -123,7 +124,7 @@ public final class FrameDecoder {
     Inet6Address destination = v6(dstBytes);
     Inet6Address target = v6(Arrays.copyOfRange(f, icmp + 8, icmp + 24));
     if (target.isMulticastAddress()) {
-      throw new MalformedFrameException("NDP target is multicast: " + Rfc5952.format(target));
+      throw new MalformedFrameException("NDP target is multicast: " + Addresses.format(target));
     }
     int wanted = type == ICMPV6_NEIGHBOR_SOLICITATION ? NDP_OPT_SOURCE_LL : NDP_OPT_TARGET_LL;
     Optional<Mac> linkLayer = linkLayerOption(f, icmp + NDP_BODY, icmp + payloadLength, wanted);

@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.l2;
 
+import dev.vipgress.nat.Addresses;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.announce.AnnouncerException;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -219,7 +220,7 @@ public final class L2Announcer implements Announcer {
       return;
     }
     VipTable.Entry e = a.entry();
-    try (var c = MDC.putCloseable("vip", Rfc5952.format(e.vip()))) {
+    try (var c = MDC.putCloseable("vip", Addresses.format(e.vip()))) {
       long msLeft = TimeUnit.NANOSECONDS.toMillis(fencingDeadlineNanos - now);
       if (msLeft <= 0) {
         log.atWarn().setMessage("vipAnnounceExpired").addKeyValue("deadlineMsAgo", -msLeft).log();
@@ -242,7 +243,7 @@ public final class L2Announcer implements Announcer {
     if (!table.withdraw(vip)) {
       return;
     }
-    try (var c = MDC.putCloseable("vip", Rfc5952.format(vip))) {
+    try (var c = MDC.putCloseable("vip", Addresses.format(vip))) {
       log.atInfo().setMessage("vipWithdrawn").log();
     }
     if (VipTable.canonical(vip) instanceof Inet6Address) {
@@ -308,7 +309,7 @@ public final class L2Announcer implements Announcer {
       case NeighborResponder.Conflict c -> {
         metrics.conflict(s.name, c.vip());
         if (shouldLog(c.vip())) {
-          try (var m = MDC.putCloseable("vip", Rfc5952.format(c.vip()))) {
+          try (var m = MDC.putCloseable("vip", Addresses.format(c.vip()))) {
             log.atWarn()
                 .setMessage("vipConflict")
                 .addKeyValue("claimant", c.claimant().toString())
@@ -327,7 +328,7 @@ public final class L2Announcer implements Announcer {
   private void refused(Iface s, InetAddress vip) {
     metrics.refused(s.name, vip);
     if (shouldLog(vip)) {
-      try (var m = MDC.putCloseable("vip", Rfc5952.format(vip))) {
+      try (var m = MDC.putCloseable("vip", Addresses.format(vip))) {
         log.atInfo().setMessage("requestRefused").addKeyValue("reason", "fencingDeadline").log();
       }
     }
@@ -544,7 +545,7 @@ public final class L2Announcer implements Announcer {
       Long logged = fencedLogged.get(e.vip());
       if (logged == null || logged != e.term()) {
         fencedLogged.put(e.vip(), e.term());
-        try (var c = MDC.putCloseable("vip", Rfc5952.format(e.vip()))) {
+        try (var c = MDC.putCloseable("vip", Addresses.format(e.vip()))) {
           log.atWarn()
               .setMessage("fencingDeadlinePassed")
               .addKeyValue("msAgo", TimeUnit.NANOSECONDS.toMillis(now - e.deadlineNanos()))
@@ -607,7 +608,7 @@ public final class L2Announcer implements Announcer {
   private static void checkVip(InetAddress vip) {
     Objects.requireNonNull(vip, "vip");
     if (vip.isAnyLocalAddress() || vip.isMulticastAddress() || vip.isLoopbackAddress()) {
-      throw new IllegalArgumentException("not a unicast VIP: " + Rfc5952.format(vip));
+      throw new IllegalArgumentException("not a unicast VIP: " + Addresses.format(vip));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.l2;
 
+import dev.vipgress.nat.Addresses;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -93,19 +94,19 @@ final class L2Metrics {
   }
 
   void garpSent(String iface, InetAddress vip) {
-    garpsSent.labelValues(iface, Rfc5952.format(vip)).inc();
+    garpsSent.labelValues(iface, Addresses.format(vip)).inc();
   }
 
   void answered(String iface, InetAddress vip) {
-    requestsAnswered.labelValues(iface, Rfc5952.format(vip)).inc();
+    requestsAnswered.labelValues(iface, Addresses.format(vip)).inc();
   }
 
   void refused(String iface, InetAddress vip) {
-    requestsRefused.labelValues(iface, Rfc5952.format(vip)).inc();
+    requestsRefused.labelValues(iface, Addresses.format(vip)).inc();
   }
 
   void conflict(String iface, InetAddress vip) {
-    conflicts.labelValues(iface, Rfc5952.format(vip)).inc();
+    conflicts.labelValues(iface, Addresses.format(vip)).inc();
   }
 
   void malformed(String iface) {

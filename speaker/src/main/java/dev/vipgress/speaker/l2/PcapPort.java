@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.l2;
 
+import dev.vipgress.nat.Addresses;
 import dev.vipgress.speaker.announce.AnnouncerException;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -223,7 +224,7 @@ final class PcapPort implements FramePort {
       log.atWarn()
           .setMessage("multicastJoinFailed")
           .addKeyValue("iface", iface)
-          .addKeyValue("group", Rfc5952.format(group))
+          .addKeyValue("group", Addresses.format(group))
           .addKeyValue("error", String.valueOf(e.getMessage()))
           .log();
       return false;

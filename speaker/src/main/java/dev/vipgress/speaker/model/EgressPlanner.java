@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.model;
 
+import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
@@ -59,13 +60,13 @@ public final class EgressPlanner {
                     k,
                     "BackendInTwoEgressVips",
                     "pod "
-                        + b.ip().getHostAddress()
+                        + Addresses.format(b.ip())
                         + " backs egress VIPs "
-                        + prev.getHostAddress()
+                        + Addresses.format(prev)
                         + " and "
                         + s.text()
                         + "; it egresses with "
-                        + prev.getHostAddress()));
+                        + Addresses.format(prev)));
           }
         }
       }

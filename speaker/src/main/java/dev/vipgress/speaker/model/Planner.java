@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.model;
 
+import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -134,7 +135,7 @@ public final class Planner {
                   s.key(),
                   "VipModeConflict",
                   "VIP "
-                      + vip.getHostAddress()
+                      + Addresses.format(vip)
                       + " is shared by Services that ask for different announce modes; make them agree"));
         }
         continue;

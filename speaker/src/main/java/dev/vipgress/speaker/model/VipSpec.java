@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.model;
 
+import dev.vipgress.nat.Addresses;
 import java.net.InetAddress;
 import java.util.Set;
 import java.util.SortedSet;
@@ -20,6 +21,6 @@ public record VipSpec(
   }
 
   public String text() {
-    return vip.getHostAddress();
+    return Addresses.format(vip);
   }
 }

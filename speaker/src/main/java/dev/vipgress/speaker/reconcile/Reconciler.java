@@ -1,6 +1,7 @@
 package dev.vipgress.speaker.reconcile;
 
 import dev.vipgress.election.ElectionListener;
+import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.speaker.announce.Announcer;
@@ -317,9 +318,9 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
             k,
             false,
             "VipWithdrawn",
-            "node " + self + " stopped announcing " + vip.getHostAddress());
+            "node " + self + " stopped announcing " + Addresses.format(vip));
       }
-      LOG.info("vipWithdrawn vip={}", vip.getHostAddress());
+      LOG.info("vipWithdrawn vip={}", Addresses.format(vip));
     }
 
     EgressPlanner.Result egress =
@@ -348,7 +349,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
       metrics.transitions.labelValues("acquired").inc();
       LOG.info(
           "vipAnnounced vip={} egress={} backends={}",
-          vip.getHostAddress(),
+          Addresses.format(vip),
           s.egress(),
           s.backends().size());
       for (ServiceKey k : s.services()) {
@@ -357,7 +358,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
             k,
             false,
             "VipAnnounced",
-            "node " + self + " announces " + vip.getHostAddress() + " (l2)");
+            "node " + self + " announces " + Addresses.format(vip) + " (l2)");
         if (s.egress()) {
           writer.event(
               k,
@@ -368,7 +369,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
                   + " SNATs "
                   + s.backends().size()
                   + " backend(s) to "
-                  + vip.getHostAddress());
+                  + Addresses.format(vip));
         }
       }
     }
@@ -410,7 +411,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   }
 
   private static void withVip(InetAddress vip, Runnable r) {
-    MDC.put("vip", vip.getHostAddress());
+    MDC.put("vip", Addresses.format(vip));
     try {
       r.run();
     } finally {
@@ -444,7 +445,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
               s.egress(),
               s.services().stream().map(ServiceKey::toString).toList(),
               s.backends().stream()
-                  .map((Backend b) -> b.ip().getHostAddress() + "@" + b.node())
+                  .map((Backend b) -> Addresses.format(b.ip()) + "@" + b.node())
                   .sorted()
                   .toList(),
               state));

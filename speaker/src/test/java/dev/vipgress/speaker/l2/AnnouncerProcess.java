@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.l2;
 
+import dev.vipgress.nat.Addresses;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -85,7 +86,7 @@ final class AnnouncerProcess implements AutoCloseable {
    */
   long announce(InetAddress vip, Duration lease) {
     long deadline = System.currentTimeMillis() + lease.toMillis();
-    process.send("announce " + Rfc5952.format(vip) + " " + deadline);
+    process.send("announce " + Addresses.format(vip) + " " + deadline);
     return deadline;
   }
 
@@ -96,17 +97,17 @@ final class AnnouncerProcess implements AutoCloseable {
     String line =
         process
             .await(
-                from, l -> l.startsWith(PREFIX + "announced " + Rfc5952.format(vip) + " "), REPLY)
+                from, l -> l.startsWith(PREFIX + "announced " + Addresses.format(vip) + " "), REPLY)
             .orElseThrow(() -> new AssertionError(node + " did not confirm announce"));
     return Long.parseLong(line.substring(line.lastIndexOf(' ') + 1));
   }
 
   void withdrawAndWait(InetAddress vip) throws InterruptedException {
     int from = process.size();
-    process.send("withdraw " + Rfc5952.format(vip));
+    process.send("withdraw " + Addresses.format(vip));
     var unused =
         process
-            .await(from, l -> l.equals(PREFIX + "withdrawn " + Rfc5952.format(vip)), REPLY)
+            .await(from, l -> l.equals(PREFIX + "withdrawn " + Addresses.format(vip)), REPLY)
             .orElseThrow(() -> new AssertionError(node + " did not confirm withdraw"));
   }
 
@@ -155,7 +156,7 @@ final class AnnouncerProcess implements AutoCloseable {
   double metric(String name, String iface, InetAddress vip) throws InterruptedException {
     return metrics()
         .getOrDefault(
-            name + "{interface=\"" + iface + "\",vip=\"" + Rfc5952.format(vip) + "\"}", 0.0);
+            name + "{interface=\"" + iface + "\",vip=\"" + Addresses.format(vip) + "\"}", 0.0);
   }
 
   void signal(String sig) throws IOException, InterruptedException {

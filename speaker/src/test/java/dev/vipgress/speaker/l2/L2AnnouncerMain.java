@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.l2;
 
+import dev.vipgress.nat.Addresses;
 import dev.vipgress.speaker.announce.AnnouncerException;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -70,13 +71,13 @@ public final class L2AnnouncerMain {
           long deadlineEpochNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[2]));
           long nowEpochNanos = epochMicros() * 1_000;
           long deadline = System.nanoTime() + (deadlineEpochNanos - nowEpochNanos);
-          emit("announced " + Rfc5952.format(vip) + " " + epochMicros());
+          emit("announced " + Addresses.format(vip) + " " + epochMicros());
           announcer.announce(vip, deadline);
         }
         case "withdraw" -> {
           InetAddress vip = InetAddress.getByName(w[1]);
           announcer.withdraw(vip);
-          emit("withdrawn " + Rfc5952.format(vip));
+          emit("withdrawn " + Addresses.format(vip));
         }
         case "health" -> emit("health " + announcer.healthy() + " " + epochMicros());
         case "metrics" -> {

@@ -100,4 +100,21 @@ class EgressPlannerTest {
     assertTrue(d.owned().isEmpty());
     assertTrue(d.steering().isEmpty());
   }
+
+  @Test
+  void ipv6OwnersAreMatchedByTheirCanonicalText() {
+    // the elector names VIPs in RFC 5952 form; the plan must use the same text
+    Plan p =
+        PlannerTest.plan(
+            PlannerTest.view(
+                List.of(svc("v6", l2(true), "fd76:100:0:0:0:0:0:200")),
+                Map.of("v6", List.of(new EndpointInfo("fd76:244:2::2", "node2")))));
+    NodeDesired d =
+        EgressPlanner.desired(
+                p, "node2", Map.of("fd76:100::200", "node1"), NODES, PlannerTest.RANGES, Map.of())
+            .desired();
+    assertEquals(
+        Map.of(ip("fd76:244:2::2"), new Steer("node1", ip("fd76:100::11"), ip("fd76:100::200"))),
+        d.steering());
+  }
 }

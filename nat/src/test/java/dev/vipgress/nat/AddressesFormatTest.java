@@ -1,12 +1,13 @@
-package dev.vipgress.speaker.l2;
+package dev.vipgress.nat;
 
-import static dev.vipgress.speaker.l2.TestVectors.ip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.net.InetAddress;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class Rfc5952Test {
+/** RFC 5952 text, as nft, iproute2, tcpdump and the election's Lease names write addresses. */
+class AddressesFormatTest {
   @ParameterizedTest
   @CsvSource({
     "fd76:100:0:0:0:0:0:241, fd76:100::241",
@@ -19,7 +20,7 @@ class Rfc5952Test {
     "2001:db8:0:0:1:0:0:1, 2001:db8::1:0:0:1",
     "192.168.100.241, 192.168.100.241",
   })
-  void formats(String in, String out) {
-    assertEquals(out, Rfc5952.format(ip(in)));
+  void formats(String in, String out) throws Exception {
+    assertEquals(out, Addresses.format(InetAddress.getByName(in)));
   }
 }
