@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
 final class Cluster {
   static final String EXT = "192.168.100.100";
   static final String ECHO_HTTP = "http://" + EXT + ":8080/";
-  private static final Pattern PEER = Pattern.compile("peer=\\[?([0-9a-fA-F:.]+?)\\]?:(\\d+)");
+  private static final Pattern PEER = Pattern.compile("peer=\\[?([0-9a-fA-F:.]+)\\]?:(\\d+)");
   private final Lab lab;
   private final CoreV1Api core;
 
@@ -45,12 +45,20 @@ final class Cluster {
    */
   void createService(String ns, String name, String app, Map<String, String> labels, String vip)
       throws ApiException {
+    createService(ns, name, app, labels, vip, vip != null && vip.contains(":") ? "IPv6" : "IPv4");
+  }
+
+  void createService(
+      String ns, String name, String app, Map<String, String> labels, String vip, String family)
+      throws ApiException {
     V1Service s =
         new V1Service()
             .metadata(new V1ObjectMeta().namespace(ns).name(name).labels(labels))
             .spec(
                 new V1ServiceSpec()
                     .type("LoadBalancer")
+                    .ipFamilies(List.of(family))
+                    .ipFamilyPolicy("SingleStack")
                     .selector(Map.of("app", app))
                     .ports(
                         List.of(
@@ -103,8 +111,16 @@ final class Cluster {
 
   /** The source address {@code ext} saw for an HTTP GET from the pod, or empty if it failed. */
   Optional<String> seenAs(String pod) {
-    ExecResult r =
-        lab.exec(Duration.ofSeconds(10), pod, "curl", "-s", "--max-time", "2", ECHO_HTTP);
+    return seenAs(pod, ECHO_HTTP);
+  }
+
+  /** The same over IPv6. */
+  Optional<String> seenAs6(String pod) {
+    return seenAs(pod, "http://[fd76:100::100]:8080/");
+  }
+
+  private Optional<String> seenAs(String pod, String url) {
+    ExecResult r = lab.exec(Duration.ofSeconds(10), pod, "curl", "-s", "--max-time", "2", url);
     Matcher m = PEER.matcher(r.stdout());
     return r.ok() && m.find() ? Optional.of(m.group(1)) : Optional.empty();
   }

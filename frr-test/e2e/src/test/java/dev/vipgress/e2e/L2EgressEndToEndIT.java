@@ -176,6 +176,43 @@ class L2EgressEndToEndIT {
   }
 
   @Test
+  @Order(2)
+  void ipv6VipEgressAndNdp() throws Exception {
+    String vip6 = "fd76:100::200";
+    cluster.createService(NS, "web6", "web", LABELS, vip6);
+    try {
+      await(
+          "web-1 seen as the IPv6 VIP",
+          CONVERGE,
+          () -> cluster.seenAs6(NS + "/web-1"),
+          ip -> ip.equals(Optional.of(vip6)));
+      await(
+          "web-2 seen as the IPv6 VIP",
+          CONVERGE,
+          () -> cluster.seenAs6(NS + "/web-2"),
+          ip -> ip.equals(Optional.of(vip6)));
+      // ext resolved the VIP by NDP (it sent the replies) to the owner's MAC
+      String owner6 =
+          await(
+                  "an owner of the IPv6 VIP",
+                  CONVERGE,
+                  () -> {
+                    try {
+                      return cluster.owner(NS, "web6");
+                    } catch (Exception e) {
+                      return Optional.<String>empty();
+                    }
+                  },
+                  Optional::isPresent)
+              .orElseThrow();
+      String neigh = lab.exec("ext", "ip", "-6", "neigh", "show", vip6).stdout();
+      assertTrue(neigh.contains(lab.mac(owner6)), neigh + " should name " + owner6 + "'s MAC");
+    } finally {
+      cluster.deleteService(NS, "web6");
+    }
+  }
+
+  @Test
   @Order(3)
   void badServicesGetEventsAndHarmNothing() throws Exception {
     cluster.createService(NS, "inside", "web", Map.of("vipgress.dev/announce", "l2"), "10.244.3.7");

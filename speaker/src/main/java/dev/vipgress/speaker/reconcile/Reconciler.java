@@ -158,8 +158,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
         vips.stream().map(IpLiteral::parse).flatMap(Optional::stream).toList();
     loop.execute(
         () -> {
-          // The elector renews only what it owns: a VIP whose local deadline ran out before this
-          // renewal arrived (a slow reconcile) is ours again, not forgotten.
+          // The elector renews only what it owns.
           boolean revived = false;
           for (InetAddress a : parsed) {
             Long prev = ownedDeadlines.put(a, fencingDeadlineNanos);
@@ -289,13 +288,13 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     election.setHealthy(eligible);
     election.setCandidacy(eligible ? candidacy : Set.of());
 
-    // Fencing: a VIP whose deadline has passed is not ours until a renewal moves the deadline on
-    // (the entry stays; only lost() removes it).
-    long now = System.nanoTime();
+    // Owned is what the elector says until it says lost(). Fencing by deadline is the datapath's
+    // and the announcer's job (kernel state that expires, a per-packet deadline check): dropping a
+    // VIP here when a renewal is merely late would flap the whole takeover.
     Set<InetAddress> ownedNow = new LinkedHashSet<>();
-    for (var e : ownedDeadlines.entrySet()) {
-      if (e.getValue() - now > 0 && plan.vips().containsKey(e.getKey())) {
-        ownedNow.add(e.getKey());
+    for (InetAddress vip : ownedDeadlines.keySet()) {
+      if (plan.vips().containsKey(vip)) {
+        ownedNow.add(vip);
       }
     }
     Map<InetAddress, Long> ownedEgress = new HashMap<>();
