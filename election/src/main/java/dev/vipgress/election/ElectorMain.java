@@ -23,7 +23,8 @@ import java.util.concurrent.CountDownLatch;
  *
  * <pre>
  * ElectorMain --kubeconfig FILE --namespace NS --node NAME (--vips a,b | --vip-count N [--vip-base 10.20.0.0])
- *             [--lease-duration-ms N] [--renew-interval-ms N] [--owner-events]
+ *             [--lease-duration-ms N] [--renew-interval-ms N] [--startup-grace-ms N]
+ *             [--api-concurrency N] [--owner-events]
  * </pre>
  */
 public final class ElectorMain {
@@ -41,6 +42,9 @@ public final class ElectorMain {
     }
     if (opts.containsKey("renew-interval-ms")) {
       b.renewInterval(Duration.ofMillis(Long.parseLong(opts.get("renew-interval-ms"))));
+    }
+    if (opts.containsKey("api-concurrency")) {
+      b.apiConcurrency(Integer.parseInt(opts.get("api-concurrency")));
     }
     if (opts.containsKey("startup-grace-ms")) {
       b.startupGrace(Duration.ofMillis(Long.parseLong(opts.get("startup-grace-ms"))));

@@ -33,7 +33,7 @@ final class Handoffs {
 
     /** The heir of {@code vip} and the incarnation it inherits under. */
     String[] heirOf(String vip) {
-      String n = Placement.rank(vip, candidates(), null).get(0).node();
+      String n = Placement.first(vip, heirs.keySet());
       return new String[] {n, heirs.get(n)};
     }
   }

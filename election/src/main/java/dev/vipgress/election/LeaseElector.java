@@ -28,6 +28,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -149,10 +150,20 @@ public final class LeaseElector implements AutoCloseable {
   private final Map<String, Long> announced = new HashMap<>();
   private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
   private final Map<String, Integer> pendingLost = new HashMap<>();
+  private List<String> lostSinceBarrier = new ArrayList<>();
+  private boolean barrierPosted;
   private final ArrayDeque<Key> urgent = new ArrayDeque<>();
   private final ArrayDeque<Key> normal = new ArrayDeque<>();
   private final ArrayDeque<Key> adoptions = new ArrayDeque<>();
   private int adoptionsInFlight;
+
+  /**
+   * VIP Lease writes in flight at most: {@code apiConcurrency}, halved whenever a liveness renewal
+   * is slow and grown back by one while they are quick, so bulk work (cold start, adoption) never
+   * starves the renewals that keep this node's VIPs.
+   */
+  private int writeConcurrency;
+
   private final Set<Key> queued = new HashSet<>();
   private final Map<Key, Op> inflight = new HashMap<>();
   private final Set<String> readBeforeWrite = new HashSet<>();
@@ -225,6 +236,7 @@ public final class LeaseElector implements AutoCloseable {
     this.ownLeaseName = Leases.nodeLeaseName(nodeName);
     this.durationNanos = config.leaseDuration().toNanos();
     this.incarnation = newIncarnation();
+    this.writeConcurrency = config.apiConcurrency();
   }
 
   private static Wiring realWiring(ElectionConfig config, ApiClient client, String nodeName) {
@@ -896,42 +908,32 @@ public final class LeaseElector implements AutoCloseable {
   /** When this node may take free VIP {@code v}: now if it is first in the placement order. */
   private long placementDue(String v, V1Lease l, String previous, long since, long now) {
     String declined = l != null ? Leases.annotation(l, Leases.RELEASED_BY) : null;
-    List<Candidate> cands = new ArrayList<>(eligiblePeers.size() + 1);
-    cands.add(new Candidate(node, true));
-    for (Peer p : eligiblePeers) {
-      if (p.node.equals(declined)) {
-        continue; // it let this VIP go on purpose
-      }
-      cands.add(new Candidate(p.node, candidacyStamp.equals(p.candidacy())));
-    }
-    List<Candidate> ranked = Placement.rank(v, cands, previous);
+    long vipHash = Placement.hash(v);
     int rank = 0;
-    while (!ranked.get(rank).node().equals(node)) {
-      rank++;
-    }
-    if (rank == 0) {
-      return now;
-    }
     boolean allCertain = true;
     long base = since;
-    for (int i = 0; i < rank; i++) {
-      Candidate c = ranked.get(i);
-      if (!c.certain()) {
+    for (Peer p : eligiblePeers) {
+      if (p.node.equals(declined) || !Placement.before(vipHash, p.node, node, previous)) {
+        continue; // it let this VIP go on purpose, or it comes after us
+      }
+      rank++;
+      if (!candidacyStamp.equals(p.candidacy())) {
         allCertain = false;
-      } else {
-        Peer p = peers.get(c.node());
-        if (p != null && p.lastProgress != Long.MIN_VALUE && p.lastProgress - base > 0) {
-          base = p.lastProgress;
-        }
-        // a peer that just joined is still in its own startup grace
-        long joined =
-            p == null || p.liveSince == Long.MIN_VALUE || config.placementFallback().isZero()
-                ? Long.MIN_VALUE
-                : p.liveSince + 2 * config.startupGrace().toNanos();
-        if (joined != Long.MIN_VALUE && joined - base > 0) {
+        continue;
+      }
+      if (p.lastProgress != Long.MIN_VALUE && p.lastProgress - base > 0) {
+        base = p.lastProgress;
+      }
+      // a peer that just joined is still in its own startup grace
+      if (p.liveSince != Long.MIN_VALUE && !config.placementFallback().isZero()) {
+        long joined = p.liveSince + 2 * config.startupGrace().toNanos();
+        if (joined - base > 0) {
           base = joined;
         }
       }
+    }
+    if (rank == 0) {
+      return now;
     }
     return allCertain
         ? base + rank * config.placementFallback().toNanos()
@@ -1010,11 +1012,12 @@ public final class LeaseElector implements AutoCloseable {
       metrics.losses.get(why).incrementAndGet();
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
       pendingLost.merge(v, 1, Integer::sum);
-      emit(
-          () -> {
-            listener.lost(v, why);
-          },
-          () -> lostDelivered(v));
+      emit(() -> listener.lost(v, why));
+      lostSinceBarrier.add(v);
+      if (!barrierPosted) {
+        barrierPosted = true;
+        loop.execute(this::postLostBarrier); // after this task: one barrier for the whole batch
+      }
     } else if (mine && frozenDeadlines.containsKey(v)) {
       deadlineView.put(v, frozenDeadlines.get(v));
     } else if (mine) {
@@ -1046,13 +1049,36 @@ public final class LeaseElector implements AutoCloseable {
     emit(() -> listener.ownerChanged(v, owner));
   }
 
-  private void lostDelivered(String v) {
-    pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
-    if (pendingLost.isEmpty() && !ownWritten && !renewing) {
-      renewNow();
+  /** Once the event thread has delivered every lost() so far, the releases may be written. */
+  private void postLostBarrier() {
+    barrierPosted = false;
+    List<String> batch = lostSinceBarrier;
+    lostSinceBarrier = new ArrayList<>();
+    emit(() -> {}, () -> lostDelivered(batch));
+  }
+
+  private void lostDelivered(List<String> batch) {
+    for (String v : batch) {
+      pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
     }
-    evaluate(v);
+    if (pendingLost.isEmpty() && !ownWritten && !renewing) {
+      renewNow(); // the bulk release
+    }
+    for (String v : batch) {
+      if (!candidacy.contains(v) && !closing) {
+        evaluate(v); // the single release of a VIP that left the candidacy
+      }
+    }
     pump();
+  }
+
+  /** Hands a task to one of the elector's threads; after close they refuse, which is fine. */
+  private static void submit(Executor executor, Runnable task) {
+    try {
+      executor.execute(task);
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
   }
 
   private void emit(Runnable call) {
@@ -1061,20 +1087,19 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Runs {@code call} on the event thread, then {@code after} back on the loop. */
   private void emit(Runnable call, Runnable after) {
-    wiring
-        .events()
-        .execute(
-            () -> {
-              eventThread.compareAndSet(null, Thread.currentThread());
-              try {
-                call.run();
-              } catch (RuntimeException e) {
-                log.error("election listener failed", e);
-              }
-              if (after != null) {
-                loop.execute(after);
-              }
-            });
+    submit(
+        wiring.events(),
+        () -> {
+          eventThread.compareAndSet(null, Thread.currentThread());
+          try {
+            call.run();
+          } catch (RuntimeException e) {
+            log.error("election listener failed", e);
+          }
+          if (after != null) {
+            loop.execute(after);
+          }
+        });
   }
 
   // =====================================================================================
@@ -1100,8 +1125,8 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void pump() {
-    int adoptLimit = Math.max(1, config.apiConcurrency() / 4);
-    while (inflight.size() < config.apiConcurrency()) {
+    int adoptLimit = Math.max(1, writeConcurrency / 4);
+    while (inflight.size() < writeConcurrency) {
       Key k;
       if (!urgent.isEmpty()) {
         k = urgent.poll();
@@ -1122,23 +1147,22 @@ public final class LeaseElector implements AutoCloseable {
       }
       metrics.requests.incrementAndGet();
       inflight.put(k, op);
-      wiring
-          .io()
-          .execute(
-              () -> {
-                V1Lease result = null;
-                ApiException error = null;
-                try {
-                  result = op.call().run(api);
-                } catch (ApiException e) {
-                  error = e;
-                } catch (RuntimeException e) {
-                  error = new ApiException(e);
-                }
-                V1Lease r = result;
-                ApiException err = error;
-                loop.execute(() -> onOpDone(op, r, err));
-              });
+      submit(
+          wiring.io(),
+          () -> {
+            V1Lease result = null;
+            ApiException error = null;
+            try {
+              result = op.call().run(api);
+            } catch (ApiException e) {
+              error = e;
+            } catch (RuntimeException e) {
+              error = new ApiException(e);
+            }
+            V1Lease r = result;
+            ApiException err = error;
+            loop.execute(() -> onOpDone(op, r, err));
+          });
     }
   }
 
@@ -1500,19 +1524,18 @@ public final class LeaseElector implements AutoCloseable {
     renewing = true;
     renewSentAt = now;
     metrics.requests.incrementAndGet();
-    wiring
-        .liveness()
-        .execute(
-            () -> {
-              try {
-                V1Lease r = create ? api.create(body) : api.replace(body);
-                loop.execute(() -> onRenewed(now, incSent, handoffsSent, r));
-              } catch (ApiException e) {
-                loop.execute(() -> onRenewFailed(now, e));
-              } catch (RuntimeException e) {
-                loop.execute(() -> onRenewFailed(now, new ApiException(e)));
-              }
-            });
+    submit(
+        wiring.liveness(),
+        () -> {
+          try {
+            V1Lease r = create ? api.create(body) : api.replace(body);
+            loop.executePriority(() -> onRenewed(now, incSent, handoffsSent, r));
+          } catch (ApiException e) {
+            loop.executePriority(() -> onRenewFailed(now, e));
+          } catch (RuntimeException e) {
+            loop.executePriority(() -> onRenewFailed(now, new ApiException(e)));
+          }
+        });
   }
 
   private V1Lease ownBody() {
@@ -1555,6 +1578,13 @@ public final class LeaseElector implements AutoCloseable {
     }
     boolean wasValid = ownValid(now);
     boolean recovered = renewFailedSinceOk || now - sent > durationNanos / 4;
+    long rtt = now - sent;
+    if (rtt > config.renewInterval().toNanos() / 5) {
+      writeConcurrency = Math.max(1, writeConcurrency / 2);
+    } else if (rtt < config.renewInterval().toNanos() / 20
+        && writeConcurrency < config.apiConcurrency()) {
+      writeConcurrency++;
+    }
     boolean hadFailed = renewFailedSinceOk;
     lastRenewOk = true;
     renewFailedSinceOk = false;
@@ -1566,7 +1596,7 @@ public final class LeaseElector implements AutoCloseable {
         nodeDeadline = d;
         nodeDeadlineView = d;
       }
-      loop.schedule(this::deadlineCheck, Math.max(0, nodeDeadline - now));
+      loop.schedulePriority(this::deadlineCheck, Math.max(0, nodeDeadline - now));
     }
     if (closing) {
       if (incSent.equals(incarnation)) {
@@ -1593,7 +1623,7 @@ public final class LeaseElector implements AutoCloseable {
       }
     }
     nextRenewAt = sent + config.renewInterval().toNanos();
-    loop.schedule(this::renew, Math.max(0, nextRenewAt - now));
+    loop.schedulePriority(this::renew, Math.max(0, nextRenewAt - now));
     if (!ownWritten) {
       renewNow(); // a bump happened while this renewal was in flight
       return;
@@ -1634,6 +1664,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     metrics.renewalFailures.incrementAndGet();
     metrics.apiErrors.incrementAndGet();
+    writeConcurrency = 1;
     if (!renewFailedSinceOk) {
       log.warn(
           "livenessRenewFailed node={} code={} error={} deadlineInMs={}",
@@ -1646,25 +1677,24 @@ public final class LeaseElector implements AutoCloseable {
     renewFailedSinceOk = true;
     metrics.apiHealthy = false;
     nextRenewAt = Math.max(now, sent + config.retryInterval().toNanos());
-    loop.schedule(this::renew, Math.max(0, nextRenewAt - now));
+    loop.schedulePriority(this::renew, Math.max(0, nextRenewAt - now));
   }
 
   private void readOwn() {
     renewing = true;
     metrics.requests.incrementAndGet();
-    wiring
-        .liveness()
-        .execute(
-            () -> {
-              try {
-                V1Lease r = api.get(ownLeaseName);
-                loop.execute(() -> onOwnRead(r));
-              } catch (ApiException e) {
-                loop.execute(() -> onOwnReadFailed(e));
-              } catch (RuntimeException e) {
-                loop.execute(() -> onOwnReadFailed(new ApiException(e)));
-              }
-            });
+    submit(
+        wiring.liveness(),
+        () -> {
+          try {
+            V1Lease r = api.get(ownLeaseName);
+            loop.executePriority(() -> onOwnRead(r));
+          } catch (ApiException e) {
+            loop.executePriority(() -> onOwnReadFailed(e));
+          } catch (RuntimeException e) {
+            loop.executePriority(() -> onOwnReadFailed(new ApiException(e)));
+          }
+        });
   }
 
   private void onOwnRead(V1Lease r) {
@@ -1813,7 +1843,11 @@ public final class LeaseElector implements AutoCloseable {
     return m == null ? "?" : m.length() > 200 ? m.substring(0, 200) : m;
   }
 
+  /** Runs an INFO log call with the VIP and its Lease in the MDC (nothing if INFO is off). */
   private static void logVip(String vip, Runnable logCall) {
+    if (!log.isInfoEnabled()) {
+      return;
+    }
     try (var a = MDC.putCloseable("vip", vip);
         var b = MDC.putCloseable("lease", VipAddress.parse(vip).leaseName())) {
       logCall.run();

@@ -383,7 +383,8 @@ public final class ElectionBench {
     static Elector spawn(ElectionBench b, String ns, String node, int vips, Timeline timeline)
         throws Exception {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      List<String> cmd =
+      List<String> cmd = new ArrayList<>();
+      cmd.addAll(
           List.of(
               "ip",
               "netns",
@@ -391,7 +392,7 @@ public final class ElectionBench {
               b.status.path("hosts").path(node).path("netns").asText(),
               java,
               "-Xms32m",
-              "-Xmx160m",
+              "-Xmx200m",
               "-XX:+UseSerialGC",
               "-XX:TieredStopAtLevel=1",
               "-XX:ReservedCodeCacheSize=32m",
@@ -407,7 +408,11 @@ public final class ElectionBench {
               "--node",
               node,
               "--vip-count",
-              Integer.toString(vips));
+              Integer.toString(vips)));
+      String extra = System.getenv("BENCH_ELECTION_ELECTOR_ARGS");
+      if (extra != null && !extra.isBlank()) {
+        cmd.addAll(Arrays.asList(extra.trim().split("\\s+")));
+      }
       File log = new File("/tmp/bench-election-" + ns + "-" + node + ".log");
       Process p =
           new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log)).start();

@@ -49,6 +49,28 @@ class PlacementTest {
   }
 
   @Test
+  void fastPathsAgreeWithTheFullOrder() {
+    List<String> names = THREE.stream().map(Candidate::node).toList();
+    for (String vip : FakeCluster.vips(500)) {
+      List<Candidate> full = Placement.rank(vip, THREE, null);
+      assertEquals(full.get(0).node(), Placement.first(vip, names));
+      long h = Placement.hash(vip);
+      for (String prev : new String[] {null, "node2"}) {
+        List<Candidate> order = Placement.rank(vip, THREE, prev);
+        for (int i = 0; i < 3; i++) {
+          for (int j = 0; j < 3; j++) {
+            if (i != j) {
+              assertEquals(
+                  i < j, Placement.before(h, order.get(i).node(), order.get(j).node(), prev));
+            }
+          }
+        }
+      }
+    }
+    assertEquals(Placement.hash("node-é"), Placement.hash("node-é"));
+  }
+
+  @Test
   void previousHolderComesFirst() {
     for (String vip : FakeCluster.vips(50)) {
       assertEquals("node3", Placement.rank(vip, THREE, "node3").get(0).node());
