@@ -110,6 +110,23 @@ class L2EgressEndToEndIT {
     return ip;
   }
 
+  /** Waits until {@code ext} sees new connections from the pod with this source address. */
+  static void awaitSource(String pod, String ip) {
+    await(
+        pod + " seen as " + ip,
+        CONVERGE,
+        () -> cluster.seenAs(pod),
+        s -> s.equals(Optional.of(ip)));
+  }
+
+  static void awaitSource6(String pod, String ip) {
+    await(
+        pod + " seen as " + ip,
+        CONVERGE,
+        () -> cluster.seenAs6(pod),
+        s -> s.equals(Optional.of(ip)));
+  }
+
   static Optional<String> owner() {
     try {
       return cluster.owner(NS, "web");
@@ -136,16 +153,8 @@ class L2EgressEndToEndIT {
   @Test
   @Order(1)
   void backendsOnTwoNodesLeaveAsTheVipAndTheNonBackendAsItsNode() {
-    await(
-        "web-1 seen as the VIP",
-        CONVERGE,
-        () -> cluster.seenAs(NS + "/web-1"),
-        ip -> ip.equals(Optional.of(VIP)));
-    await(
-        "web-2 seen as the VIP",
-        CONVERGE,
-        () -> cluster.seenAs(NS + "/web-2"),
-        ip -> ip.equals(Optional.of(VIP)));
+    awaitSource(NS + "/web-1", VIP);
+    awaitSource(NS + "/web-2", VIP);
     assertEquals(
         Optional.of(nodeIp("node2")),
         cluster.seenAs(NS + "/other"),
@@ -181,16 +190,8 @@ class L2EgressEndToEndIT {
     String vip6 = "fd76:100::200";
     cluster.createService(NS, "web6", "web", LABELS, vip6);
     try {
-      await(
-          "web-1 seen as the IPv6 VIP",
-          CONVERGE,
-          () -> cluster.seenAs6(NS + "/web-1"),
-          ip -> ip.equals(Optional.of(vip6)));
-      await(
-          "web-2 seen as the IPv6 VIP",
-          CONVERGE,
-          () -> cluster.seenAs6(NS + "/web-2"),
-          ip -> ip.equals(Optional.of(vip6)));
+      awaitSource6(NS + "/web-1", vip6);
+      awaitSource6(NS + "/web-2", vip6);
       // ext resolved the VIP by NDP (it sent the replies) to the owner's MAC
       String owner6 =
           await(
@@ -337,11 +338,7 @@ class L2EgressEndToEndIT {
                 o -> o.isPresent() && !o.get().equals(old))
             .orElseThrow();
     assertNotEquals(old, now);
-    await(
-        "new connections leave as the VIP again",
-        CONVERGE,
-        () -> cluster.seenAs(NS + "/" + remote),
-        ip -> ip.equals(Optional.of(VIP)));
+    awaitSource(NS + "/" + remote, VIP);
     await(
         "ingress works again",
         CONVERGE,
@@ -403,19 +400,11 @@ class L2EgressEndToEndIT {
   void convergesOnBackendChangesLabelRemovalAndDeletionWithoutStaleKernelState() throws Exception {
     // scale up on a third node
     pod("web-3", "node3", "web");
-    await(
-        "web-3 seen as the VIP",
-        CONVERGE,
-        () -> cluster.seenAs(NS + "/web-3"),
-        ip -> ip.equals(Optional.of(VIP)));
+    awaitSource(NS + "/web-3", VIP);
     // replace a pod: a new IP
     lab.deletePod(NS + "/web-2");
     pod("web-2b", "node2", "web");
-    await(
-        "web-2b seen as the VIP",
-        CONVERGE,
-        () -> cluster.seenAs(NS + "/web-2b"),
-        ip -> ip.equals(Optional.of(VIP)));
+    awaitSource(NS + "/web-2b", VIP);
     // scale down
     lab.deletePod(NS + "/web-3");
     // remove the egress label: backends leave as their node again
@@ -425,11 +414,7 @@ class L2EgressEndToEndIT {
         CONVERGE,
         () -> cluster.seenAs(NS + "/web-1"),
         ip -> ip.equals(Optional.of(nodeIp(nodeOf("web-1")))));
-    await(
-        "web-2b back to its node IP",
-        CONVERGE,
-        () -> cluster.seenAs(NS + "/web-2b"),
-        ip -> ip.equals(Optional.of(nodeIp("node2"))));
+    awaitSource(NS + "/web-2b", nodeIp("node2"));
     // delete the Service: nothing of it stays in any kernel
     cluster.deleteService(NS, "web");
     int nodes = lab.status().path("nodes").asInt();
