@@ -17,6 +17,17 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** `down` leaves nothing of the lab behind; `up` brings it back (idempotently). */
 @ExtendWith(LabExtension.class)
 class LabLifecycleIT {
+  /** Alive and not a zombie (an exited child its parent has not reaped yet is gone for us). */
+  static boolean running(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String state = stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return !state.equals("Z") && !state.equals("X");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   @Test
   void downRemovesEveryNamespaceProcessAndMountThenUpRestores(Lab lab) throws IOException {
     JsonNode before = lab.status();
@@ -32,7 +43,7 @@ class LabLifecycleIT {
     String netns = Lab.run(List.of("ip", "netns", "list"), Duration.ofSeconds(10)).stdout();
     assertFalse(netns.lines().anyMatch(l -> l.startsWith("vg-")), "namespaces left: " + netns);
     for (long pid : pids) {
-      assertFalse(Files.exists(Path.of("/proc/" + pid)), "process " + pid + " still runs");
+      assertFalse(running(pid), "process " + pid + " still runs");
     }
     String mounts = Files.readString(Path.of("/proc/mounts"));
     assertFalse(mounts.contains(stateDir), "mounts left under " + stateDir);
