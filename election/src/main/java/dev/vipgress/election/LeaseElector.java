@@ -403,7 +403,7 @@ public final class LeaseElector implements AutoCloseable {
       return;
     }
     log.info("electorStopping node={}", node);
-    loop.execute(this::beginClose);
+    loop.executePriority(this::beginClose);
     boolean mayWait = !loop.inLoop() && Thread.currentThread() != eventThread.get();
     if (mayWait && started.get()) {
       try {
@@ -882,7 +882,8 @@ public final class LeaseElector implements AutoCloseable {
         long since = freeSince.computeIfAbsent(v, k -> now);
         if (want) {
           if (!canAcquire(now)) {
-            acquireBlocked = true;
+            // retried after the next renewal if only our deadline margin stood in the way
+            acquireBlocked |= healthy && phase == Phase.RUNNING && now - graceEnd() >= 0;
           } else {
             long due = placementDue(v, l, holder, since, now);
             if (due - now <= 0) {
@@ -1054,7 +1055,9 @@ public final class LeaseElector implements AutoCloseable {
     barrierPosted = false;
     List<String> batch = lostSinceBarrier;
     lostSinceBarrier = new ArrayList<>();
-    emit(() -> {}, () -> lostDelivered(batch));
+    submit(
+        wiring.events(),
+        () -> loop.executePriority(() -> lostDelivered(batch))); // after every lost() so far
   }
 
   private void lostDelivered(List<String> batch) {
