@@ -152,7 +152,11 @@ def run(a):
     t_egress = time.monotonic() - t0
     print("  new owner %s after %.2fs (annotation); %s leaves as the VIP again %.2fs after the kill"
           % (new, t_owner, remote_backend, t_egress))
-    _view(st, api, slots)
+    print("  (%s's own backends fail closed -- dropped, never sent with their pod IP -- while its speaker"
+          " is down; restarting it)" % owner)
     _lab("speaker", "start", owner)
+    _wait("every backend leaving as the VIP again",
+          lambda: all(_seen_as(slots[n][1]) == VIP for n, _, app in PODS if app == "web"), 30, 0.2)
+    _view(st, api, slots)
     print("\nspeaker of %s restarted; it is a candidate again. `frr-test/lab down` removes the lab." % owner)
     return 0
