@@ -14,6 +14,7 @@ import io.kubernetes.client.openapi.models.V1Service;
 import io.kubernetes.client.util.PatchUtils;
 import java.time.OffsetDateTime;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -41,6 +42,7 @@ public final class ServiceWriter implements AutoCloseable {
             return t;
           });
   private final Map<ServiceKey, String> lastEvent = new ConcurrentHashMap<>();
+  private final Map<ServiceKey, Set<String>> warned = new ConcurrentHashMap<>();
 
   public ServiceWriter(ApiClient client, String node, Consumer<String> onError) {
     this.client = client;
@@ -52,7 +54,13 @@ public final class ServiceWriter implements AutoCloseable {
   /** Records an Event unless the same reason and message was the last one for this Service. */
   public void event(ServiceKey svc, boolean warning, String reason, String message) {
     String sig = reason + "|" + message;
-    if (sig.equals(lastEvent.put(svc, sig))) {
+    // A warning is written once per Service (a Service can have several at once); a normal Event
+    // once per change (VipAnnounced, VipWithdrawn, ... may legitimately repeat after each other).
+    boolean seen =
+        warning
+            ? !warned.computeIfAbsent(svc, k -> ConcurrentHashMap.newKeySet()).add(sig)
+            : sig.equals(lastEvent.put(svc, sig));
+    if (seen) {
       return;
     }
     writer.execute(() -> writeEvent(svc, warning, reason, message));
@@ -61,6 +69,7 @@ public final class ServiceWriter implements AutoCloseable {
   /** Forgets the dedupe state of a Service, so its next Event is written again. */
   public void forget(ServiceKey svc) {
     lastEvent.remove(svc);
+    warned.remove(svc);
   }
 
   /** An Event on this speaker's Node (configuration problems concern the node, not a Service). */

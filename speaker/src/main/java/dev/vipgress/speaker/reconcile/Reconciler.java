@@ -73,6 +73,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final Set<InetAddress> announced = new HashSet<>();
   private NodeDesired applied = new NodeDesired(Set.of(), Map.of(), Set.of());
   private Plan lastPlan = new Plan(Map.of(), List.of());
+  private Set<ServiceKey> lastServices = Set.of();
   private long retryDelayMs = 0;
   private boolean closing;
 
@@ -245,6 +246,12 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     SpeakerConfig cfg = config.get();
     List<Cidr> ranges = cfg.clusterRanges().stream().map(Cidr::parse).toList();
     ClusterView view = watch.view();
+    for (ServiceKey gone : lastServices) {
+      if (!view.services().containsKey(gone)) {
+        writer.forget(gone);
+      }
+    }
+    lastServices = view.services().keySet();
     Plan plan = Planner.plan(view, ranges, Set.of(Mode.L2));
     lastPlan = plan;
     report(plan.problems());

@@ -9,6 +9,9 @@ public interface Reporter {
 
   void annotateOwner(ServiceKey svc);
 
+  /** The Service is gone: forget what was reported about it. */
+  default void forget(ServiceKey svc) {}
+
   static Reporter of(ServiceWriter writer) {
     return new Reporter() {
       @Override
@@ -19,6 +22,11 @@ public interface Reporter {
       @Override
       public void annotateOwner(ServiceKey svc) {
         writer.annotateOwner(svc);
+      }
+
+      @Override
+      public void forget(ServiceKey svc) {
+        writer.forget(svc);
       }
     };
   }

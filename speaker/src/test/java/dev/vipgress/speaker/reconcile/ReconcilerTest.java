@@ -149,6 +149,11 @@ class ReconcilerTest {
           public void annotateOwner(ServiceKey svc) {
             events.add(svc.name() + " annotated");
           }
+
+          @Override
+          public void forget(ServiceKey svc) {
+            events.add(svc.name() + " forgotten");
+          }
         };
     r =
         new Reconciler(
