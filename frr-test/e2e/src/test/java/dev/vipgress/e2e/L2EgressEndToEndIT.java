@@ -397,6 +397,53 @@ class L2EgressEndToEndIT {
 
   @Test
   @Order(7)
+  void followsAnIpamChangeAndASecondServiceSharingTheVip() throws Exception {
+    String other = "192.168.100.203";
+    cluster.setVip(NS, "web", other);
+    try {
+      awaitSource(NS + "/web-1", other);
+      awaitSource(NS + "/web-2", other);
+      for (int i = 1; i <= 3; i++) {
+        String node = "node" + i;
+        await(
+            "no state for the old VIP on " + node,
+            CONVERGE,
+            () -> cluster.kernelState(node),
+            st -> !st.contains(VIP));
+      }
+    } finally {
+      cluster.setVip(NS, "web", VIP);
+    }
+    awaitSource(NS + "/web-1", VIP);
+    // a second Service (announce only) on the same VIP: one owner, egress unchanged
+    cluster.createService(NS, "web-b", "web", Map.of("vipgress.dev/announce", "l2"), VIP);
+    try {
+      String owner = owner().orElseThrow();
+      await(
+          "web-b annotated with the same owner",
+          CONVERGE,
+          () -> {
+            try {
+              return cluster.owner(NS, "web-b");
+            } catch (Exception e) {
+              return Optional.<String>empty();
+            }
+          },
+          o -> o.equals(Optional.of(owner)));
+      assertEquals(
+          1,
+          Cluster.arpAnswerers(
+                  lab.exec("ext", "arping", "-c", "2", "-w", "2", "-I", "eth0", VIP).stdout())
+              .size());
+      assertEquals(Optional.of(VIP), cluster.seenAs(NS + "/web-2"));
+    } finally {
+      cluster.deleteService(NS, "web-b");
+    }
+    awaitSource(NS + "/web-2", VIP);
+  }
+
+  @Test
+  @Order(8)
   void convergesOnBackendChangesLabelRemovalAndDeletionWithoutStaleKernelState() throws Exception {
     // scale up on a third node
     pod("web-3", "node3", "web");

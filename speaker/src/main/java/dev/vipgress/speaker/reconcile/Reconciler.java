@@ -71,6 +71,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final Map<InetAddress, Long> ownedDeadlines = new HashMap<>();
   private final Map<InetAddress, Long> acquiredAt = new HashMap<>();
   private final Set<InetAddress> announced = new HashSet<>();
+  private final Map<InetAddress, Set<ServiceKey>> toldServices = new HashMap<>();
   private NodeDesired applied = new NodeDesired(Set.of(), Map.of(), Set.of());
   private Plan lastPlan = new Plan(Map.of(), List.of());
   private Set<ServiceKey> lastServices = Set.of();
@@ -358,7 +359,16 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
           Addresses.format(vip),
           s.egress(),
           s.backends().size());
+    }
+    // Every Service of an owned VIP carries the owner annotation and its Events, also a Service
+    // that joins (shares) a VIP this node already owns.
+    for (InetAddress vip : announced) {
+      VipSpec s = plan.vips().get(vip);
+      Set<ServiceKey> told = toldServices.computeIfAbsent(vip, k -> new HashSet<>());
       for (ServiceKey k : s.services()) {
+        if (!told.add(k)) {
+          continue;
+        }
         writer.annotateOwner(k);
         writer.event(
             k,
@@ -378,7 +388,9 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
                   + Addresses.format(vip));
         }
       }
+      told.retainAll(s.services());
     }
+    toldServices.keySet().retainAll(announced);
     metrics.ownedVips.set(announced.size());
     metrics.vips.labelValues("l2").set(plan.vips().size());
     status = buildStatus(plan);

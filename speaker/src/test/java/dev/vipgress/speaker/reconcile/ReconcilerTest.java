@@ -233,6 +233,25 @@ class ReconcilerTest {
   }
 
   @Test
+  void aServiceJoiningAnOwnedVipIsAnnotatedToo() throws Exception {
+    r.acquired(VIP, future());
+    r.flush();
+    ClusterView v = view(true);
+    var services = new java.util.HashMap<>(v.services());
+    ServiceKey shared = new ServiceKey("default", "shared");
+    services.put(
+        shared,
+        new ServiceInfo(shared, "LoadBalancer", Map.of(Labels.ANNOUNCE, "l2"), List.of(VIP)));
+    view.set(new ClusterView(services, v.endpoints(), v.nodes()));
+    r.trigger();
+    r.flush();
+    r.flush();
+    assertTrue(events.contains("shared annotated"), events.toString());
+    assertTrue(events.contains("shared VipAnnounced"), events.toString());
+    assertEquals(1, events.stream().filter("web annotated"::equals).count(), events.toString());
+  }
+
+  @Test
   void releaseWithdrawsBeforeTheDatapathLetsGo() throws Exception {
     r.acquired(VIP, future());
     r.flush();
