@@ -20,13 +20,13 @@ public final class Addresses {
         return java.util.Arrays.compareUnsigned(x, y);
       };
 
-  /** Parses an IP literal; never does a DNS lookup. */
-  static InetAddress parse(String s) {
+  /**
+   * Parses an IP literal; never does a DNS lookup (a string that is not a literal, such as {@code
+   * 300.1.1.1}, would otherwise go to the resolver as a host name).
+   */
+  public static InetAddress parse(String s) {
     String t = s.trim();
-    boolean literal =
-        t.indexOf(':') >= 0
-            || (!t.isEmpty() && t.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9')));
-    if (!literal) {
+    if (!(t.indexOf(':') >= 0 ? t.matches("[0-9a-fA-F:.]{2,45}") : isDottedQuad(t))) {
       throw new IllegalArgumentException("not an IP address: " + s);
     }
     try {
@@ -38,6 +38,22 @@ public final class Addresses {
     } catch (UnknownHostException e) {
       throw new IllegalArgumentException("not an IP address: " + s, e);
     }
+  }
+
+  private static boolean isDottedQuad(String t) {
+    String[] parts = t.split("\\.", -1);
+    if (parts.length != 4) {
+      return false;
+    }
+    for (String p : parts) {
+      if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        return false;
+      }
+      if (Integer.parseInt(p) > 255) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The canonical text form nft and ip print: dotted quad, or RFC 5952 compressed IPv6. */

@@ -23,4 +23,11 @@ class AddressesFormatTest {
   void formats(String in, String out) throws Exception {
     assertEquals(out, Addresses.format(InetAddress.getByName(in)));
   }
+
+  @ParameterizedTest
+  @CsvSource({"300.1.1.1", "1.2.3", "1.2.3.4.5", "example.com", "1..2.3", "fd76::zz", "''"})
+  void rejectsWhatIsNotALiteralWithoutAskingTheResolver(String in) {
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> Addresses.parse(in));
+  }
 }
