@@ -133,23 +133,26 @@ public final class Lab {
     if (s.path("slots").has(host)) {
       return s.path("slots").path(host).path("netns").asText();
     }
-    var slots = s.path("slots").fields();
-    while (slots.hasNext()) {
-      var e = slots.next();
-      if (host.equals(e.getValue().path("pod").asText(null))) {
-        return e.getValue().path("netns").asText();
-      }
+    // a pod: look in the cached status, then once more in a fresh one (created since)
+    String ns = slotOfPod(s, host);
+    if (ns == null) {
+      ns = slotOfPod(status(), host);
     }
-    // a pod created since the last status read
-    s = status();
-    var it = s.path("slots").fields();
-    while (it.hasNext()) {
-      var e = it.next();
-      if (host.equals(e.getValue().path("pod").asText(null))) {
-        return e.getValue().path("netns").asText();
-      }
+    if (ns != null) {
+      return ns;
     }
     throw new LabException("no lab host, slot or pod named " + host);
+  }
+
+  private static String slotOfPod(JsonNode status, String pod) {
+    var it = status.path("slots").fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (pod.equals(e.getValue().path("pod").asText(null))) {
+        return e.getValue().path("netns").asText();
+      }
+    }
+    return null;
   }
 
   /** Runs a command inside a lab host and waits for it (60 s at most). */
