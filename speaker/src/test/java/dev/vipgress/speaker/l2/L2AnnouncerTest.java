@@ -229,11 +229,14 @@ class L2AnnouncerTest {
 
     links.put("eth0", false);
     await(() -> !a.healthy());
+    // the callback runs on the announcer's thread just after healthy() flips: wait for it
+    await(() -> flips.get() == 2);
     assertEquals(2, flips.get());
     assertEquals(0.0, metric("vipgress_l2_interface_up{interface=\"eth0\"}"));
 
     links.put("eth0", true);
     await(a::healthy);
+    await(() -> flips.get() == 3);
     assertEquals(3, flips.get());
     await(() -> p.sent.size() >= 6);
     assertEquals(
