@@ -37,9 +37,11 @@ def resolve_netns(host):
     n = st["nodes"] if st else common.MAX_NODES
     if host == "lan":
         return "vg-lan"
+    if host == "lan2":
+        return "vg-lan2"
     h = common.hosts(n).get(host) or common.slots(n).get(host)
     if not h:
-        raise LabError("unknown lab host %r (node1..node%d, ext, ext2, router, cp, lan, nodeI-pJ, NS/NAME)"
+        raise LabError("unknown lab host %r (node1..node%d, far1, ext, ext2, router, cp, lan, lan2, nodeI-pJ, far1-pJ, NS/NAME)"
                        % (host, n), 2)
     return h["netns"]
 

@@ -71,6 +71,21 @@ def slot_name(i, j):
     return "node%d-p%d" % (i, j)
 
 
+# The second node segment ("far"): a bridge of its own (netns vg-lan2) behind the router's eth2, one node
+# namespace per far node with pod slots like the others. Far nodes run no kube-proxy and are not Kubernetes
+# Nodes: they exist for datapath tests of traffic that must cross the router (e.g. VXLAN steering).
+FAR_NODES = 1
+FAR_POD_BASE = 100      # far node k has pod CIDR 10.244.(100+k).0/24, fd76:244:(100+k)::/64
+
+
+def far_name(k):
+    return "far%d" % k
+
+
+def far_slot_name(k, j):
+    return "far%d-p%d" % (k, j)
+
+
 def hosts(n):
     """Every lab host: name -> dict (netns, iface, addresses, routes...). Pure function of n."""
     h = {
@@ -79,6 +94,7 @@ def hosts(n):
         "router": {"netns": "vg-router", "iface": "eth0", "ipv4": "192.168.100.1", "ipv6": "fd76:100::1",
                    "mac": "02:76:67:00:00:01", "prefix4": 24, "prefix6": 64,
                    "eth1": {"ipv4": "192.168.200.1", "ipv6": "fd76:200::1", "mac": "02:76:67:00:c8:01"},
+                   "eth2": {"ipv4": "192.168.101.1", "ipv6": "fd76:101::1", "mac": "02:76:67:00:65:01"},
                    "as": ROUTER_AS, "routerId": "192.168.100.1"},
         "ext": {"netns": "vg-ext", "iface": "eth0", "ipv4": "192.168.100.100", "ipv6": "fd76:100::100",
                 "mac": "02:76:67:00:00:64", "prefix4": 24, "prefix6": 64,
@@ -96,6 +112,16 @@ def hosts(n):
             "podCidr": "10.244.%d.0/24" % i, "podCidr6": "fd76:244:%d::/64" % i,
             "podGateway4": "10.244.%d.1" % i, "podGateway6": "fd76:244:%d::1" % i,
         }
+    for k in range(1, FAR_NODES + 1):
+        p = FAR_POD_BASE + k
+        h[far_name(k)] = {
+            "netns": "vg-far%d" % k, "iface": "eth0", "segment": 2,
+            "ipv4": "192.168.101.%d" % (10 + k), "ipv6": "fd76:101::%d" % (10 + k),
+            "mac": "02:76:67:00:65:%02x" % (10 + k), "prefix4": 24, "prefix6": 64,
+            "gateway4": "192.168.101.1", "gateway6": "fd76:101::1",
+            "podCidr": "10.244.%d.0/24" % p, "podCidr6": "fd76:244:%d::/64" % p,
+            "podGateway4": "10.244.%d.1" % p, "podGateway6": "fd76:244:%d::1" % p,
+        }
     return h
 
 
@@ -109,7 +135,26 @@ def slots(n):
                 "mac": "02:76:67:01:%02x:%02x" % (i, j),
                 "gateway4": "10.244.%d.1" % i, "gateway6": "fd76:244:%d::1" % i,
             }
+    for k in range(1, FAR_NODES + 1):
+        p = FAR_POD_BASE + k
+        for j in range(1, SLOTS_PER_NODE + 1):
+            s[far_slot_name(k, j)] = {
+                "netns": "vg-far%d-p%d" % (k, j), "node": far_name(k), "iface": "eth0",
+                "ipv4": "10.244.%d.%d" % (p, 1 + j), "ipv6": "fd76:244:%d::%d" % (p, 1 + j),
+                "mac": "02:76:67:01:%02x:%02x" % (p, j),
+                "gateway4": "10.244.%d.1" % p, "gateway6": "fd76:244:%d::1" % p,
+            }
     return s
+
+
+def far_pod_routes():
+    """(cidr, via) for the far nodes' pod CIDRs (the router's routes into segment 2)."""
+    out = []
+    for k in range(1, FAR_NODES + 1):
+        p = FAR_POD_BASE + k
+        out.append(("10.244.%d.0/24" % p, "192.168.101.%d" % (10 + k)))
+        out.append(("fd76:244:%d::/64" % p, "fd76:101::%d" % (10 + k)))
+    return out
 
 
 def pod_routes(n, exclude=None):

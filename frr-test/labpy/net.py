@@ -108,6 +108,9 @@ def up(st, n):
     ensure_ns("vg-router", "fwd", existing)
     for i in range(1, n + 1):
         ensure_ns(H[common.node_name(i)]["netns"], "fwd", existing)
+    ensure_ns("vg-lan2", "lan", existing)
+    for k in range(1, common.FAR_NODES + 1):
+        ensure_ns(H[common.far_name(k)]["netns"], "fwd", existing)
     for s in S.values():
         ensure_ns(s["netns"], "host", existing)
 
@@ -129,6 +132,23 @@ def up(st, n):
     if "eth1" not in links("vg-router"):
         batch("vg-router", ["link add eth1 address %s type veth peer name eth0 address %s netns vg-ext2"
                             % (H["router"]["eth1"]["mac"], H["ext2"]["mac"])])
+
+    # segment 2: its own bridge in vg-lan2, the router's eth2 and the far nodes on it
+    lan2 = links("vg-lan2")
+    cmds = []
+    if "br0" not in lan2:
+        cmds.append("link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0")
+    if "router" not in lan2:
+        cmds.append("link add router type veth peer name eth2 address %s netns vg-router" % H["router"]["eth2"]["mac"])
+    cmds.append("link set router master br0 up")
+    for k in range(1, common.FAR_NODES + 1):
+        name = common.far_name(k)
+        if name not in lan2:
+            h = H[name]
+            cmds.append("link add %s type veth peer name eth0 address %s netns %s" % (name, h["mac"], h["netns"]))
+        cmds.append("link set %s master br0 up" % name)
+    cmds.append("link set br0 up")
+    batch("vg-lan2", cmds)
 
     # the single root-namespace veth into vg-cp
     if common.HOST_VETH not in links(None):
@@ -168,7 +188,10 @@ def up(st, n):
         "addr replace %s/24 dev eth1" % r["eth1"]["ipv4"],
         "addr replace %s/64 dev eth1 nodad" % r["eth1"]["ipv6"],
         "link set eth1 up",
-    ] + pod_routes())
+        "addr replace %s/24 dev eth2" % r["eth2"]["ipv4"],
+        "addr replace %s/64 dev eth2 nodad" % r["eth2"]["ipv6"],
+        "link set eth2 up",
+    ] + pod_routes() + ["route replace %s via %s" % cv for cv in common.far_pod_routes()])
     batch("vg-ext", lan_addr(H["ext"]) + default_routes(H["ext"]) + pod_routes())
     batch("vg-ext2", lan_addr(H["ext2"]) + default_routes(H["ext2"]))
 
@@ -199,10 +222,39 @@ def up(st, n):
             ])
 
 
+    for k in range(1, common.FAR_NODES + 1):
+        name = common.far_name(k)
+        h = H[name]
+        ns = h["netns"]
+        nl = links(ns)
+        cmds = lan_addr(h)
+        if "cbr0" not in nl:
+            cmds.append("link add cbr0 address 02:76:67:02:%02x:01 type bridge stp_state 0 forward_delay 0 "
+                        "mcast_snooping 0" % (common.FAR_POD_BASE + k))
+        cmds += ["addr replace %s/24 dev cbr0" % h["podGateway4"],
+                 "addr replace %s/64 dev cbr0 nodad" % h["podGateway6"], "link set cbr0 up"]
+        for j in range(1, common.SLOTS_PER_NODE + 1):
+            s = S[common.far_slot_name(k, j)]
+            port = "p%d" % j
+            if port not in nl:
+                cmds.append("link add %s type veth peer name eth0 address %s netns %s" % (port, s["mac"], s["netns"]))
+            cmds.append("link set %s master cbr0 up" % port)
+        cmds += default_routes(h)
+        batch(ns, cmds)
+        for j in range(1, common.SLOTS_PER_NODE + 1):
+            s = S[common.far_slot_name(k, j)]
+            batch(s["netns"], [
+                "addr replace %s/24 dev eth0" % s["ipv4"], "addr replace %s/64 dev eth0 nodad" % s["ipv6"],
+                "link set eth0 up", "link set lo up",
+                "route replace default via %s" % s["gateway4"], "route replace default via %s" % s["gateway6"],
+            ])
+
+
 def check(n):
     """Cheap health check of the topology: every namespace exists."""
     have = set(common.netns_list())
-    want = {"vg-lan", "vg-cp", "vg-router", "vg-ext", "vg-ext2"}
+    want = {"vg-lan", "vg-lan2", "vg-cp", "vg-router", "vg-ext", "vg-ext2"}
+    want |= {common.hosts(n)[common.far_name(k)]["netns"] for k in range(1, common.FAR_NODES + 1)}
     want |= {common.hosts(n)[common.node_name(i)]["netns"] for i in range(1, n + 1)}
     want |= {s["netns"] for s in common.slots(n).values()}
     return sorted(want - have)

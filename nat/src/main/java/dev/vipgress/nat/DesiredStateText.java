@@ -14,10 +14,12 @@ import java.util.Set;
  * generation 7
  * cluster 10.244.0.0/16
  * own 192.168.100.200 backends=10.244.1.2,10.244.3.2 [scope=0.0.0.0/0]
- * steer 10.244.3.2 owner=node1 via=192.168.100.11 vip=192.168.100.200 [scope=...]
+ * steer 10.244.3.2 owner=node1 via=192.168.100.11 vip=192.168.100.200 [scope=...] [vxlan=192.168.100.11]
  * </pre>
  *
- * Deadlines are not in the text: the agent sets them from its own TTL.
+ * {@code vxlan=} names the owner's underlay IPv4: the pod reaches it through the VXLAN tunnel.
+ *
+ * <p>Deadlines are not in the text: the agent sets them from its own TTL.
  */
 public record DesiredStateText(long generation, NodeDesired desired) {
 
@@ -63,7 +65,8 @@ public record DesiredStateText(long generation, NodeDesired desired) {
                     require(kv, "owner", n),
                     Addresses.parse(require(kv, "via", n)),
                     Addresses.parse(require(kv, "vip", n)),
-                    cidrs(kv.get("scope"))));
+                    cidrs(kv.get("scope")),
+                    kv.containsKey("vxlan") ? Addresses.parse(kv.get("vxlan")) : null));
         default -> throw new IllegalArgumentException("line " + n + ": unknown keyword " + w[0]);
       }
     }

@@ -17,8 +17,10 @@ import java.util.List;
  *
  * <p>Usage: {@code NatAgentMain --state FILE [--uplink eth0] [--ttl-ms 2000] [--no-guard]
  * [--no-conntrack-cleanup] [--table vipgress] [--fwmark-mask 0x00ff0000] [--route-table-base 7600]
- * [--rule-priority 7600] [--hand-over-on-exit]}. Prints {@code applied <generation>} after every
- * successful apply. SIGTERM removes everything unless {@code --hand-over-on-exit}.
+ * [--rule-priority 7600] [--hand-over-on-exit] [--vxlan-local IPV4] [--vxlan-device NAME]
+ * [--vxlan-vni N] [--vxlan-port N] [--vxlan-mtu N] [--no-mss-clamp]}. Prints {@code applied
+ * <generation>} after every successful apply. SIGTERM removes everything unless {@code
+ * --hand-over-on-exit}.
  */
 public final class NatAgentMain {
   private NatAgentMain() {}
@@ -41,6 +43,12 @@ public final class NatAgentMain {
         case "--route-table-base" -> b.routeTableBase(Integer.parseInt(args[++i]));
         case "--rule-priority" -> b.rulePriority(Integer.parseInt(args[++i]));
         case "--hand-over-on-exit" -> handOver = true;
+        case "--vxlan-local" -> b.vxlanLocal(Addresses.parse(args[++i]));
+        case "--vxlan-device" -> b.vxlanDevice(args[++i]);
+        case "--vxlan-vni" -> b.vxlanVni(Integer.parseInt(args[++i]));
+        case "--vxlan-port" -> b.vxlanPort(Integer.parseInt(args[++i]));
+        case "--vxlan-mtu" -> b.vxlanMtu(Integer.parseInt(args[++i]));
+        case "--no-mss-clamp" -> b.mssClamp(false);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }

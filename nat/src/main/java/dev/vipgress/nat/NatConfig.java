@@ -31,6 +31,23 @@ import java.util.Objects;
  * @param commandTimeout how long one {@code nft}/{@code ip}/{@code conntrack} run may take
  * @param attempts how many times {@link NftBackend#apply} tries a transaction before giving up
  * @param retryBackoff pause before the second attempt; doubled for each further one
+ * @param vxlanLocal this node's underlay IPv4 address, the outer source of the VXLAN tunnel to
+ *     owners on other L2 segments; null disables the tunnel (a {@link Steer} that needs it is
+ *     reported as a conflict and not steered)
+ * @param vxlanDevice the daemon's VXLAN device, one per node ({@value Builder#DEFAULT_VXLAN_DEVICE}
+ *     by default)
+ * @param vxlanVni the tunnel's VNI, the same on every node ({@value Builder#DEFAULT_VXLAN_VNI},
+ *     ASCII "vg")
+ * @param vxlanPort the tunnel's UDP port, the same on every node ({@value
+ *     Builder#DEFAULT_VXLAN_PORT}: not 4789 (IANA, Calico, Cilium-on-some-setups) nor 8472
+ *     (flannel, Cilium), so a CNI's own VXLAN device on the node cannot clash with ours)
+ * @param vxlanMtu the tunnel device's MTU: the uplink's MTU minus 50 (IPv4 outer header)
+ * @param vxlanAddress an IPv4 address put on the tunnel device as {@code /32 scope link}; the
+ *     kernel's reverse-path filter drops everything received on a device without an IPv4 address
+ *     whenever rp_filter is on, even in loose mode
+ * @param mssClamp clamp the MSS of TCP SYNs of pods steered through the tunnel to what fits its
+ *     MTU; off only to demonstrate why it is needed
+ * @param bridge path of the {@code bridge} binary (FDB entries of the tunnel)
  */
 public record NatConfig(
     List<String> uplinks,
@@ -50,7 +67,15 @@ public record NatConfig(
     boolean manageSysctls,
     Duration commandTimeout,
     int attempts,
-    Duration retryBackoff) {
+    Duration retryBackoff,
+    java.net.InetAddress vxlanLocal,
+    String vxlanDevice,
+    int vxlanVni,
+    int vxlanPort,
+    int vxlanMtu,
+    String vxlanAddress,
+    boolean mssClamp,
+    String bridge) {
 
   public NatConfig {
     uplinks = List.copyOf(uplinks);
@@ -75,6 +100,42 @@ public record NatConfig(
     if (attempts < 1) {
       throw new IllegalArgumentException("attempts must be >= 1");
     }
+    if (vxlanLocal != null && !(vxlanLocal instanceof java.net.Inet4Address)) {
+      throw new IllegalArgumentException(
+          "vxlanLocal must be this node's IPv4 address (the tunnel's outer transport is IPv4 for"
+              + " both families): "
+              + Addresses.format(vxlanLocal));
+    }
+    Objects.requireNonNull(vxlanDevice, "vxlanDevice");
+    if (!vxlanDevice.matches("[A-Za-z][A-Za-z0-9_.-]{0,14}")) {
+      throw new IllegalArgumentException(
+          "bad vxlanDevice name (1-15 characters, a letter first): " + vxlanDevice);
+    }
+    if (vxlanVni < 1 || vxlanVni > 0xffffff) {
+      throw new IllegalArgumentException("vxlanVni must be in 1..16777215: " + vxlanVni);
+    }
+    if (vxlanPort < 1 || vxlanPort > 65535) {
+      throw new IllegalArgumentException("vxlanPort must be in 1..65535: " + vxlanPort);
+    }
+    if (vxlanMtu < 1280 || vxlanMtu > 65485) {
+      throw new IllegalArgumentException(
+          "vxlanMtu must be in 1280..65485 (IPv6 needs 1280): " + vxlanMtu);
+    }
+    Objects.requireNonNull(vxlanAddress, "vxlanAddress");
+    Objects.requireNonNull(bridge, "bridge");
+    if (!(Addresses.parse(vxlanAddress) instanceof java.net.Inet4Address)) {
+      throw new IllegalArgumentException("vxlanAddress must be an IPv4 address: " + vxlanAddress);
+    }
+  }
+
+  /** Whether this node has the VXLAN tunnel. */
+  public boolean vxlan() {
+    return vxlanLocal != null;
+  }
+
+  /** The largest TCP MSS that fits the tunnel for {@code f} (IPv4 40, IPv6 60 header bytes). */
+  public int tunnelMss(Family f) {
+    return vxlanMtu - (f == Family.V4 ? 40 : 60);
   }
 
   /** How many owner nodes this node can steer to at once. */
@@ -121,11 +182,30 @@ public record NatConfig(
     b.commandTimeout = commandTimeout;
     b.attempts = attempts;
     b.retryBackoff = retryBackoff;
+    b.vxlanLocal = vxlanLocal;
+    b.vxlanDevice = vxlanDevice;
+    b.vxlanVni = vxlanVni;
+    b.vxlanPort = vxlanPort;
+    b.vxlanMtu = vxlanMtu;
+    b.vxlanAddress = vxlanAddress;
+    b.mssClamp = mssClamp;
+    b.bridge = bridge;
     return b;
   }
 
   /** Defaults: table {@code vipgress}, binaries from PATH, mask 0x00ff0000, tables 7600+. */
   public static final class Builder {
+    public static final String DEFAULT_VXLAN_DEVICE = "vipgress-vx";
+    public static final int DEFAULT_VXLAN_VNI = 0x7667;
+    public static final int DEFAULT_VXLAN_PORT = 4799;
+    private java.net.InetAddress vxlanLocal;
+    private String vxlanDevice = DEFAULT_VXLAN_DEVICE;
+    private int vxlanVni = DEFAULT_VXLAN_VNI;
+    private int vxlanPort = DEFAULT_VXLAN_PORT;
+    private int vxlanMtu = 1450;
+    private String vxlanAddress = "169.254.118.103";
+    private boolean mssClamp = true;
+    private String bridge = "bridge";
     private List<String> uplinks;
     private String table = "vipgress";
     private String nft = "nft";
@@ -239,6 +319,46 @@ public record NatConfig(
       return this;
     }
 
+    public Builder vxlanLocal(java.net.InetAddress v) {
+      vxlanLocal = v;
+      return this;
+    }
+
+    public Builder vxlanDevice(String v) {
+      vxlanDevice = v;
+      return this;
+    }
+
+    public Builder vxlanVni(int v) {
+      vxlanVni = v;
+      return this;
+    }
+
+    public Builder vxlanPort(int v) {
+      vxlanPort = v;
+      return this;
+    }
+
+    public Builder vxlanMtu(int v) {
+      vxlanMtu = v;
+      return this;
+    }
+
+    public Builder vxlanAddress(String v) {
+      vxlanAddress = v;
+      return this;
+    }
+
+    public Builder mssClamp(boolean v) {
+      mssClamp = v;
+      return this;
+    }
+
+    public Builder bridge(String v) {
+      bridge = v;
+      return this;
+    }
+
     public NatConfig build() {
       return new NatConfig(
           uplinks,
@@ -258,7 +378,15 @@ public record NatConfig(
           manageSysctls,
           commandTimeout,
           attempts,
-          retryBackoff);
+          retryBackoff,
+          vxlanLocal,
+          vxlanDevice,
+          vxlanVni,
+          vxlanPort,
+          vxlanMtu,
+          vxlanAddress,
+          mssClamp,
+          bridge);
     }
   }
 }

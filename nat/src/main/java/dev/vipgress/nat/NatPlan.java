@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -41,10 +42,22 @@ public record NatPlan(
    * @param owner the owner node's name
    * @param nextHop4 the owner's IPv4 next hop, or null if no IPv4 pod is steered to it
    * @param nextHop6 the owner's IPv6 next hop, or null
+   * @param tunnel the owner's VXLAN endpoint (its underlay IPv4), or null for a plain next hop
    */
-  public record SlotRoute(String owner, InetAddress nextHop4, InetAddress nextHop6) {
+  public record SlotRoute(
+      String owner, InetAddress nextHop4, InetAddress nextHop6, InetAddress tunnel) {
+    public SlotRoute(String owner, InetAddress nextHop4, InetAddress nextHop6) {
+      this(owner, nextHop4, nextHop6, null);
+    }
+
     InetAddress nextHop(Family f) {
       return f == Family.V4 ? nextHop4 : nextHop6;
+    }
+
+    SlotRoute with(Family f, InetAddress nh) {
+      return f == Family.V4
+          ? new SlotRoute(owner, nh, nextHop6, tunnel)
+          : new SlotRoute(owner, nextHop4, nh, tunnel);
     }
   }
 
@@ -141,11 +154,33 @@ public record NatPlan(
         conflicts.add("pod " + p + " is steered across address families; ignored");
         continue;
       }
+      if (s.tunnelled() && !config.vxlan()) {
+        conflicts.add(
+            "pod "
+                + p
+                + " must reach owner "
+                + s.ownerNode()
+                + " through VXLAN but this node has no tunnel (NatConfig.vxlanLocal unset);"
+                + " not steered");
+        continue;
+      }
       Integer slot = slotOfOwner.get(s.ownerNode());
       if (slot == null) {
         throw new IllegalArgumentException("no slot assigned to owner " + s.ownerNode());
       }
       SlotRoute r = slots.get(slot);
+      if (r != null && !Objects.equals(r.tunnel(), s.tunnelEndpoint())) {
+        conflicts.add(
+            "owner "
+                + s.ownerNode()
+                + " is reached "
+                + how(r.tunnel())
+                + " and "
+                + how(s.tunnelEndpoint())
+                + "; pod "
+                + p
+                + " follows the first");
+      }
       InetAddress nh = r == null ? null : r.nextHop(f);
       if (nh != null && !nh.equals(s.ownerNextHop())) {
         conflicts.add(
@@ -159,10 +194,12 @@ public record NatPlan(
                 + Addresses.format(nh));
       } else if (nh == null) {
         r =
-            f == Family.V4
-                ? new SlotRoute(s.ownerNode(), s.ownerNextHop(), r == null ? null : r.nextHop6())
-                : new SlotRoute(s.ownerNode(), r == null ? null : r.nextHop4(), s.ownerNextHop());
+            (r == null ? new SlotRoute(s.ownerNode(), null, null, s.tunnelEndpoint()) : r)
+                .with(f, s.ownerNextHop());
         slots.put(slot, r);
+      }
+      if (r.tunnel() != null && config.mssClamp()) {
+        el.get("tunnel" + f.suffix).put(p, "");
       }
       String mark = mark(config.markOf(slot));
       List<Cidr> scope = scopeOf(s.scope(), f);
@@ -249,6 +286,10 @@ public record NatPlan(
       taken.add(next);
     }
     return out;
+  }
+
+  private static String how(InetAddress tunnel) {
+    return tunnel == null ? "directly" : "through VXLAN to " + Addresses.format(tunnel);
   }
 
   /** The cluster ranges without prefixes covered by other ones, sorted. */

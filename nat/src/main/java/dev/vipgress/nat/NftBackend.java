@@ -35,10 +35,12 @@ public final class NftBackend implements AutoCloseable {
   private final LongSupplier nanoClock;
   private final NftRenderer renderer;
   private final SteeringRoutes routes;
+  private final VxlanTunnel tunnel;
 
   private Map<String, Integer> slots = new TreeMap<>();
   private NftListing listing;
   private Map<Family, SteeringRoutes.View> routeView;
+  private VxlanTunnel.View tunnelView;
   private long syncedAtNanos;
   private List<String> lastConflicts = List.of();
   private boolean started;
@@ -55,6 +57,7 @@ public final class NftBackend implements AutoCloseable {
     this.nanoClock = nanoClock;
     this.renderer = new NftRenderer(config);
     this.routes = new SteeringRoutes(config);
+    this.tunnel = new VxlanTunnel(config);
   }
 
   public NatConfig config() {
@@ -73,8 +76,16 @@ public final class NftBackend implements AutoCloseable {
     checkTool(List.of(config.nft(), "--version"));
     checkTool(List.of(config.ip(), "-V"));
     checkTool(List.of(config.conntrack(), "--version"));
+    if (config.vxlan()) {
+      checkTool(List.of(config.bridge(), "-V"));
+    }
     if (config.manageSysctls()) {
       new Sysctls(config.sysctlRoot(), config.uplinks()).apply();
+    }
+    if (config.vxlan()) {
+      ensureDevice();
+    } else {
+      removeDevice();
     }
     NftListing l = readTable();
     if (l.state().present() && l.matches(renderer)) {
@@ -125,6 +136,7 @@ public final class NftBackend implements AutoCloseable {
         last = e;
         listing = null;
         routeView = null;
+        tunnelView = null;
         log.warn(
             "natApplyFailed attempt={} of={} error={}", attempt, config.attempts(), e.getMessage());
         if (attempt < config.attempts()) {
@@ -171,6 +183,10 @@ public final class NftBackend implements AutoCloseable {
       wantRoutes.put(f, routes.desired(plan, f));
     }
     SteeringRoutes.Diff rd = routes.diff(routeView, wantRoutes);
+    VxlanTunnel.View wantTunnel = config.vxlan() ? tunnel.desired(plan) : VxlanTunnel.View.empty();
+    VxlanTunnel.Diff td = tunnel.diff(tunnelView, wantTunnel);
+    bridgeBatch(td.fdbBefore());
+    neighBatch(td.neighBefore());
     ipBatch(rd.before());
 
     Map<String, Long> timeouts = timeouts(plan.deadlines());
@@ -192,6 +208,9 @@ public final class NftBackend implements AutoCloseable {
 
     ipBatch(rd.after());
     routeView = wantRoutes;
+    neighBatch(td.neighAfter());
+    bridgeBatch(td.fdbAfter());
+    tunnelView = wantTunnel;
 
     int cleaned =
         config.conntrackCleanup()
@@ -281,6 +300,11 @@ public final class NftBackend implements AutoCloseable {
     } catch (NatException e) {
       log.warn("natCloseFailed what=routes error={}", e.getMessage());
     }
+    try {
+      removeDevice();
+    } catch (NatException e) {
+      log.warn("natCloseFailed what=vxlan error={}", e.getMessage());
+    }
     if (config.conntrackCleanup()) {
       cleanConntrack(ConntrackCleanup.releaseAll(l.state()));
     }
@@ -296,6 +320,7 @@ public final class NftBackend implements AutoCloseable {
   public void invalidate() {
     listing = null;
     routeView = null;
+    tunnelView = null;
   }
 
   /** The owner node → slot assignment in force (for status and tests). */
@@ -343,12 +368,154 @@ public final class NftBackend implements AutoCloseable {
     if (!force
         && listing != null
         && routeView != null
+        && tunnelView != null
         && now - syncedAtNanos < config.resyncInterval().toNanos()) {
       return;
     }
     listing = readTable();
+    if (config.vxlan()) {
+      // someone may have deleted or changed the device (and with it our routes through it)
+      ensureDevice();
+      tunnelView = readTunnel();
+    } else {
+      tunnelView = VxlanTunnel.View.empty();
+    }
     routeView = readRoutes();
     syncedAtNanos = now;
+  }
+
+  /** Creates (or repairs) the VXLAN device, with rp_filter=2 on it. */
+  private void ensureDevice() {
+    List<String> lines = tunnel.ensure(readDevice());
+    if (!lines.isEmpty()) {
+      Result r =
+          runner.run(
+              List.of(config.ip(), "-batch", "-"),
+              String.join("\n", lines) + "\n",
+              config.commandTimeout());
+      if (!r.ok()) {
+        throw new NatException(vxlanError(r.stderr().strip()));
+      }
+      log.info("vxlanDevice name={} changes={}", config.vxlanDevice(), lines);
+      // a replaced device took its FDB, neighbours and our routes through it along
+      tunnelView = null;
+      routeView = null;
+    }
+    if (config.manageSysctls()) {
+      Sysctls.set(config.sysctlRoot(), "net/ipv4/conf/" + config.vxlanDevice() + "/rp_filter", "2");
+    }
+  }
+
+  private String vxlanError(String stderr) {
+    String hint;
+    if (stderr.contains("Unknown device type") || stderr.contains("not supported")) {
+      hint =
+          " The kernel has no VXLAN support: load the `vxlan` module (`modprobe vxlan`; on some"
+              + " distributions it ships in linux-modules-extra-$(uname -r)), or leave"
+              + " NatConfig.vxlanLocal unset to run without steering across L2 segments.";
+    } else if (stderr.contains("exists") || stderr.contains("in use")) {
+      hint =
+          " Another VXLAN device already uses VNI "
+              + config.vxlanVni()
+              + " on UDP port "
+              + config.vxlanPort()
+              + " (a CNI?): choose another vxlanVni or vxlanPort, the same on every node.";
+    } else {
+      hint = "";
+    }
+    return "cannot set up the VXLAN device "
+        + config.vxlanDevice()
+        + " (VNI "
+        + config.vxlanVni()
+        + ", UDP port "
+        + config.vxlanPort()
+        + "): "
+        + stderr
+        + "."
+        + hint;
+  }
+
+  /** Deletes our VXLAN device if there is one (a stale one, or on shutdown). */
+  private void removeDevice() {
+    VxlanTunnel.Device d = readDevice();
+    if (d.present() && "vxlan".equals(d.kind())) {
+      Result r =
+          runner.run(
+              List.of(config.ip(), "link", "del", config.vxlanDevice()),
+              "",
+              config.commandTimeout());
+      if (!r.ok()) {
+        throw new NatException(
+            "cannot delete VXLAN device " + config.vxlanDevice() + ": " + r.stderr().strip());
+      }
+      log.info("vxlanDeviceRemoved name={}", config.vxlanDevice());
+    }
+  }
+
+  private VxlanTunnel.Device readDevice() {
+    Result l =
+        runner.run(
+            List.of(config.ip(), "-j", "-d", "link", "show", "dev", config.vxlanDevice()),
+            "",
+            config.commandTimeout());
+    if (!l.ok()) {
+      if (l.stderr().contains("does not exist")) {
+        return VxlanTunnel.Device.absent();
+      }
+      throw new NatException("ip link show failed: " + l.stderr().strip());
+    }
+    Result a =
+        runner.run(
+            List.of(config.ip(), "-j", "-4", "addr", "show", "dev", config.vxlanDevice()),
+            "",
+            config.commandTimeout());
+    return VxlanTunnel.parseDevice(l.stdout(), a.ok() ? a.stdout() : "");
+  }
+
+  private VxlanTunnel.View readTunnel() {
+    Result f =
+        runner.run(
+            List.of(config.bridge(), "-j", "fdb", "show", "dev", config.vxlanDevice()),
+            "",
+            config.commandTimeout());
+    Result n =
+        runner.run(
+            List.of(config.ip(), "-j", "neigh", "show", "dev", config.vxlanDevice()),
+            "",
+            config.commandTimeout());
+    if (!f.ok() || !n.ok()) {
+      throw new NatException("bridge fdb / ip neigh show failed: " + f.stderr() + n.stderr());
+    }
+    return VxlanTunnel.parse(f.stdout(), n.stdout());
+  }
+
+  private void bridgeBatch(List<String> lines) {
+    if (lines.isEmpty()) {
+      return;
+    }
+    Result r =
+        runner.run(
+            List.of(config.bridge(), "-batch", "-"),
+            String.join("\n", lines) + "\n",
+            config.commandTimeout());
+    if (!r.ok()) {
+      throw new NatException("bridge -batch failed: " + r.stderr().strip() + " in " + lines);
+    }
+  }
+
+  private void neighBatch(List<String> lines) {
+    if (lines.isEmpty()) {
+      return;
+    }
+    Result r =
+        runner.run(
+            List.of(config.ip(), "-batch", "-"),
+            String.join("\n", lines) + "\n",
+            config.commandTimeout());
+    if (!r.ok()) {
+      throw new NatException(
+          "ip -batch (neighbours) failed: " + r.stderr().strip() + " in " + lines);
+    }
   }
 
   private NftListing readTable() {

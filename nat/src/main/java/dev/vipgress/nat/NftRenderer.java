@@ -31,14 +31,16 @@ import java.util.TreeSet;
  *   <li>{@code egress_snat} (nat, srcnat - 10): backend pod → VIP.
  *   <li>{@code postrouting} (filter, srcnat + 10): drops packets SNATed to a VIP past its deadline
  *       and backend packets about to leave with the pod IP (fail closed).
- *   <li>{@code forward} (filter): drops packets of backends this node released that their node
- *       still sends here (it has not yet learnt the new owner), instead of forwarding them with the
- *       pod IP.
+ *   <li>{@code forward} (filter): clamps the MSS of TCP handshakes of local pods steered through
+ *       the VXLAN tunnel (both the pod's SYN and the SYN-ACK to it: the pod's segments must fit the
+ *       tunnel's MTU even where ICMP "fragmentation needed" never reaches it); drops packets of
+ *       backends this node released that their node still sends here (through an uplink or the
+ *       tunnel; it has not yet learnt the new owner), instead of forwarding them with the pod IP.
  * </ul>
  */
 public final class NftRenderer {
   /** Bump when the structure changes. */
-  static final String VERSION = "vipgress-nat/2";
+  static final String VERSION = "vipgress-nat/3";
 
   private final NatConfig config;
 
@@ -59,7 +61,10 @@ public final class NftRenderer {
         + " mask=0x"
         + Integer.toHexString(config.fwmarkMask())
         + " guard="
-        + config.guard();
+        + config.guard()
+        + (config.vxlan()
+            ? " vxlan=" + config.vxlanDevice() + " mss=" + (config.mssClamp() ? "clamp" : "off")
+            : "");
   }
 
   /**
@@ -102,6 +107,7 @@ public final class NftRenderer {
               + " . "
               + ty
               + " : mark; flags interval; }");
+      l.add("add set " + t + " tunnel" + s + " { type " + ty + "; }");
     }
     l.add("add set " + t + " alive { typeof meta nfproto; flags timeout; }");
     chain(l, "prerouting", "filter", "prerouting", "mangle");
@@ -216,9 +222,36 @@ public final class NftRenderer {
               + " == 0 drop",
           "fail closed: never with the pod IP");
     }
+    if (config.vxlan() && config.mssClamp()) {
+      for (Family f : Family.values()) {
+        String p = f.nftProto;
+        int mss = config.tunnelMss(f);
+        for (String dir : List.of("saddr", "daddr")) {
+          rule(
+              l,
+              "forward",
+              p
+                  + " "
+                  + dir
+                  + " @tunnel"
+                  + f.suffix
+                  + " tcp flags & (syn | rst) == syn tcp option maxseg size > "
+                  + mss
+                  + " tcp option maxseg size set "
+                  + mss,
+              dir.equals("saddr")
+                  ? "MSS clamp: SYN of a pod steered through the tunnel"
+                  : "MSS clamp: SYN-ACK to a pod steered through the tunnel");
+        }
+      }
+    }
+    List<String> ingress = new ArrayList<>(config.uplinks());
+    if (config.vxlan()) {
+      ingress.add(config.vxlanDevice());
+    }
     if (!config.uplinks().isEmpty()) {
       String uplinks =
-          config.uplinks().stream()
+          ingress.stream()
               .map(u -> "\"" + u + "\"")
               .collect(java.util.stream.Collectors.joining(", ", "{ ", " }"));
       for (Family f : Family.values()) {

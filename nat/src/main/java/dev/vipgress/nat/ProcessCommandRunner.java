@@ -54,7 +54,7 @@ public final class ProcessCommandRunner implements CommandRunner {
     return switch (name) {
       case "nft" -> "nftables";
       case "conntrack" -> "conntrack";
-      case "ip" -> "iproute2";
+      case "ip", "bridge" -> "iproute2";
       default -> name;
     };
   }

@@ -14,8 +14,10 @@ import java.util.TreeSet;
 
 /**
  * The policy routing half of steering: per owner slot, {@code ip rule fwmark M lookup T} and table
- * T = {@code default via <owner>} plus {@code throw} routes for the cluster ranges. Pure parsing of
- * {@code ip -j} output and pure diffs into {@code ip -batch} lines.
+ * T = {@code default via <owner>} (or, for an owner on another L2 segment, {@code default via
+ * <owner> dev <vxlan> onlink}: the tunnel's static neighbour and FDB entries carry it to the owner)
+ * plus {@code throw} routes for the cluster ranges. Pure parsing of {@code ip -j} output and pure
+ * diffs into {@code ip -batch} lines.
  */
 public final class SteeringRoutes {
 
@@ -39,7 +41,7 @@ public final class SteeringRoutes {
         String via = e.getValue().get("default");
         if (via != null && via.startsWith("via ")) {
           m.computeIfAbsent(e.getKey() - c.routeTableBase(), k -> new HashSet<>())
-              .add(Addresses.parse(via.substring(4)));
+              .add(Addresses.parse(via.substring(4).split(" ")[0]));
         }
       }
       return m;
@@ -84,6 +86,10 @@ public final class SteeringRoutes {
         target = "throw";
       } else if (r.get("gateway") instanceof String gw) {
         target = "via " + Addresses.format(Addresses.parse(gw));
+        if (config.vxlan() && config.vxlanDevice().equals(r.get("dev"))) {
+          boolean onlink = r.get("flags") instanceof List<?> fl && fl.contains("onlink");
+          target += " dev " + config.vxlanDevice() + (onlink ? " onlink" : "");
+        }
       } else {
         target = type + (r.get("dev") instanceof String d ? " dev " + d : "");
       }
@@ -118,7 +124,11 @@ public final class SteeringRoutes {
       }
       int table = config.routeTableBase() + e.getKey();
       SortedMap<String, String> t = new TreeMap<>();
-      t.put("default", "via " + Addresses.format(nh));
+      t.put(
+          "default",
+          "via "
+              + Addresses.format(nh)
+              + (e.getValue().tunnel() != null ? " dev " + config.vxlanDevice() + " onlink" : ""));
       for (Cidr c : plan.clusterRanges()) {
         if (c.family() == f) {
           t.put(NatPlan.key(c), "throw");

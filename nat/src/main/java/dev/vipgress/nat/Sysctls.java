@@ -61,6 +61,20 @@ final class Sysctls {
     }
   }
 
+  /** Writes one sysctl if it differs (the key is a path below {@code root}). */
+  static void set(Path root, String key, String value) {
+    Path p = root.resolve(key);
+    try {
+      String cur = Files.readString(p, StandardCharsets.US_ASCII).trim();
+      if (!cur.equals(value)) {
+        Files.writeString(p, value, StandardCharsets.US_ASCII);
+        log.info("sysctlSet key={} from={} to={}", key, cur, value);
+      }
+    } catch (IOException e) {
+      throw new NatException("cannot set sysctl " + key + "=" + value + ": " + e, e);
+    }
+  }
+
   private Path path(String key) {
     return root.resolve(key);
   }

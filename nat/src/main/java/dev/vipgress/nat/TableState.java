@@ -41,7 +41,9 @@ public record TableState(
           "steer4",
           "steer6",
           "steer4s",
-          "steer6s");
+          "steer6s",
+          "tunnel4",
+          "tunnel6");
 
   /**
    * Wraps (does not copy) the element maps: callers hand over maps they no longer change, so

@@ -28,6 +28,9 @@ final class FakeRunner implements CommandRunner {
   String conntrackListing = "";
   final Deque<Result> nftResults = new ArrayDeque<>();
 
+  /** Exact command line → its result, checked before everything else. */
+  final java.util.Map<String, Result> scripted = new java.util.HashMap<>();
+
   static String resource(String name) {
     try (InputStream in = FakeRunner.class.getResourceAsStream(name)) {
       if (in == null) {
@@ -47,6 +50,10 @@ final class FakeRunner implements CommandRunner {
       throw new NatException.MissingTool(tool, ProcessCommandRunner.packageOf(tool));
     }
     String line = String.join(" ", argv);
+    Result canned = scripted.get(line);
+    if (canned != null) {
+      return canned;
+    }
     if (line.startsWith("nft -j list table")) {
       return listing == null
           ? new Result(1, "", "Error: No such file or directory\nlist table inet vipgress\n")

@@ -35,6 +35,15 @@ final class NatLab implements AutoCloseable {
   static final String EXT6 = "fd76:100::100";
   static final long TTL_MS = 2000;
 
+  /** The ITs' own VXLAN device, VNI and port: a vipgress daemon in the lab uses the defaults. */
+  static final String VXLAN_DEVICE = "vgitvx";
+
+  static final int VXLAN_VNI = 30312;
+  static final int VXLAN_PORT = 4800;
+
+  /** Every node namespace the tests may touch (the far segment's node too). */
+  static final List<String> NODES = List.of("node1", "node2", "node3", "far1");
+
   final Lab lab;
   final Path dir;
   private final List<Agent> agents = new CopyOnWriteArrayList<>();
@@ -91,7 +100,7 @@ final class NatLab implements AutoCloseable {
           why += " speaker on " + e.getKey() + " running;";
         }
       }
-      for (String n : List.of("node1", "node2", "node3")) {
+      for (String n : nodes()) {
         if (lab.exec(n, "nft", "list", "tables").stdout().contains("table inet vipgress")) {
           why += " table inet vipgress on " + n + ";";
         }
@@ -106,11 +115,36 @@ final class NatLab implements AutoCloseable {
 
   // --- desired state per node -------------------------------------------------------------------
 
-  /** Which node owns the VIPs; all backends named by lab slot. */
-  record Layout(List<String> backends, boolean v6) {}
+  /**
+   * Which node owns the VIPs; all backends named by lab slot. With {@code vxlan} every agent gets
+   * the tunnel, and nodes on another segment than the owner steer through it.
+   */
+  record Layout(List<String> backends, boolean v6, boolean vxlan) {
+    Layout(List<String> backends, boolean v6) {
+      this(backends, v6, false);
+    }
+  }
+
+  /** The node namespaces of {@link #NODES} this lab has (an older lab has no far segment). */
+  List<String> nodes() {
+    if (status == null) {
+      status = lab.status();
+    }
+    return NODES.stream().filter(n -> status.path("hosts").has(n)).toList();
+  }
+
+  /** The lab segment a node is on (1: vg-lan, 2: the far segment). */
+  int segment(String node) {
+    return lab.host(node).path("segment").asInt(1);
+  }
 
   String state(String node, String owner, Layout layout, long generation) {
     StringBuilder b = new StringBuilder("generation " + generation + "\n");
+    List<String> farNodes = nodes().contains("far1") ? List.of("far1") : List.of();
+    for (String f : farNodes) {
+      b.append("cluster ").append(lab.ipv4(f)).append('\n');
+      b.append("cluster ").append(lab.ipv6(f)).append('\n');
+    }
     for (String c :
         List.of(
             "10.244.0.0/16",
@@ -145,11 +179,15 @@ final class NatLab implements AutoCloseable {
         if (!slot.startsWith(node + "-")) {
           continue;
         }
+        String tunnel =
+            layout.vxlan() && segment(node) != segment(owner) ? " vxlan=" + lab.ipv4(owner) : "";
         b.append("steer ").append(slotIp(slot, false)).append(" owner=").append(owner);
-        b.append(" via=").append(lab.ipv4(owner)).append(" vip=").append(VIP4).append('\n');
+        b.append(" via=").append(lab.ipv4(owner)).append(" vip=").append(VIP4);
+        b.append(tunnel).append('\n');
         if (layout.v6()) {
           b.append("steer ").append(slotIp(slot, true)).append(" owner=").append(owner);
-          b.append(" via=").append(lab.ipv6(owner)).append(" vip=").append(VIP6).append('\n');
+          b.append(" via=").append(lab.ipv6(owner)).append(" vip=").append(VIP6);
+          b.append(tunnel).append('\n');
         }
       }
     }
@@ -288,6 +326,18 @@ final class NatLab implements AutoCloseable {
                 Integer.toString(TABLE_BASE),
                 "--rule-priority",
                 Integer.toString(RULE_PRIO)));
+    if (layout.vxlan()) {
+      cmd.addAll(
+          List.of(
+              "--vxlan-local",
+              lab.ipv4(node),
+              "--vxlan-device",
+              VXLAN_DEVICE,
+              "--vxlan-vni",
+              Integer.toString(VXLAN_VNI),
+              "--vxlan-port",
+              Integer.toString(VXLAN_PORT)));
+    }
     cmd.addAll(List.of(flags));
     Process p = lab.spawn(node, cmd.toArray(String[]::new));
     Agent a = new Agent(node, p, state);
@@ -477,8 +527,11 @@ final class NatLab implements AutoCloseable {
     for (Agent a : agents) {
       a.stop();
     }
-    for (String node : List.of("node1", "node2", "node3")) {
+    for (String node : nodes()) {
       lab.exec(node, "nft", "delete", "table", "inet", TABLE);
+      if (lab.exec(node, "ip", "link", "show", "dev", VXLAN_DEVICE).ok()) {
+        lab.exec(node, "ip", "link", "del", VXLAN_DEVICE);
+      }
       for (String fam : List.of("-4", "-6")) {
         for (int i = 0; i < 8; i++) {
           if (!lab.exec(node, "ip", fam, "rule", "del", "pref", Integer.toString(RULE_PRIO)).ok()) {

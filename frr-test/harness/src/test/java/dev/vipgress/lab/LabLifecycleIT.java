@@ -58,5 +58,11 @@ class LabLifecycleIT {
     lab.cli(Duration.ofMinutes(5), "up", "-q").orThrow("lab up (again)");
     assertTrue(lab.isUp());
     assertEquals(before.path("nodes").asInt(), lab.status().path("nodes").asInt());
+    // the second segment comes back too, and its pods reach ext through the router
+    String back = Lab.run(List.of("ip", "netns", "list"), Duration.ofSeconds(10)).stdout();
+    for (String ns : List.of("vg-lan2", "vg-far1", "vg-far1-p1", "vg-far1-p2")) {
+      assertTrue(back.lines().anyMatch(l -> l.startsWith(ns + " ") || l.equals(ns)), ns);
+    }
+    lab.execOk("far1-p1", "ping", "-c", "1", "-W", "2", lab.ipv4("ext"));
   }
 }
