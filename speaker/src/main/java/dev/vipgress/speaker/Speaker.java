@@ -2,6 +2,8 @@ package dev.vipgress.speaker;
 
 import dev.vipgress.election.ElectionConfig;
 import dev.vipgress.election.LeaseElector;
+import dev.vipgress.nat.Addresses;
+import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NatConfig;
 import dev.vipgress.nat.NftBackend;
 import dev.vipgress.speaker.announce.Announcer;
@@ -9,8 +11,10 @@ import dev.vipgress.speaker.config.ConfigWatcher;
 import dev.vipgress.speaker.config.SpeakerConfig;
 import dev.vipgress.speaker.k8s.ClusterWatch;
 import dev.vipgress.speaker.k8s.ServiceWriter;
+import dev.vipgress.speaker.l2.InterfacePattern;
 import dev.vipgress.speaker.l2.L2Announcer;
 import dev.vipgress.speaker.l2.L2Config;
+import dev.vipgress.speaker.model.SteeringPolicy;
 import dev.vipgress.speaker.observe.HttpEndpoints;
 import dev.vipgress.speaker.observe.SpeakerMetrics;
 import dev.vipgress.speaker.reconcile.Candidacy;
@@ -27,7 +31,9 @@ import io.kubernetes.client.util.ClientBuilder;
 import io.kubernetes.client.util.Config;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.InterfaceAddress;
 import java.net.NetworkInterface;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -97,7 +103,37 @@ final class Speaker implements AutoCloseable {
         cfg.interfaces().isEmpty() ? List.of(defaultInterface()) : cfg.interfaces();
     LOG.info("speakerStarting node={} interfaces={} namespace={}", node, ifaces, cfg.namespace());
 
-    NftBackend nat = new NftBackend(NatConfig.builder(ifaces.toArray(String[]::new)).build());
+    SpeakerConfig.Steering st = cfg.steering();
+    List<InterfaceAddress> uplinkAddrs = uplinkAddresses(ifaces);
+    List<Cidr> subnets = new ArrayList<>();
+    InetAddress tunnelLocal = null;
+    for (InterfaceAddress a : uplinkAddrs) {
+      subnets.add(new Cidr(a.getAddress(), a.getNetworkPrefixLength()));
+      if (tunnelLocal == null && a.getAddress() instanceof Inet4Address) {
+        tunnelLocal = a.getAddress();
+      }
+    }
+    SteeringPolicy steering = new SteeringPolicy(st.mode(), subnets);
+    NatConfig.Builder nb =
+        NatConfig.builder(ifaces.toArray(String[]::new))
+            .vxlanVni(st.vxlanVni())
+            .vxlanPort(st.vxlanPort())
+            .vxlanMtu(st.vxlanMtu());
+    if (st.mode() != SteeringPolicy.Mode.DIRECT) {
+      if (tunnelLocal == null) {
+        LOG.warn(
+            "vxlanDisabled reason=\"no IPv4 address on the uplink interfaces {}\": backends"
+                + " cannot be steered to owners on other L2 segments",
+            ifaces);
+      }
+      nb.vxlanLocal(tunnelLocal);
+    }
+    LOG.info(
+        "steering mode={} uplinkSubnets={} vxlanLocal={}",
+        st.mode(),
+        subnets,
+        tunnelLocal == null ? "-" : Addresses.format(tunnelLocal));
+    NftBackend nat = new NftBackend(nb.build());
     try {
       nat.start();
     } catch (RuntimeException e) {
@@ -146,7 +182,8 @@ final class Speaker implements AutoCloseable {
             Datapath.of(nat),
             announcer,
             Reporter.of(writer),
-            metrics);
+            metrics,
+            steering);
     proxy.target = reconciler;
     recRef[0] = reconciler;
     announcer.onHealthChange(reconciler::trigger);
@@ -202,6 +239,32 @@ final class Speaker implements AutoCloseable {
     closeables.add(watch);
     closeables.add(announcer);
     LOG.info("speakerStarted node={}", node);
+  }
+
+  /**
+   * The addresses (with prefix lengths) of the uplink interfaces; names may be globs. The VXLAN
+   * tunnel's outer source is the first IPv4 one: it must be the Node's IPv4 InternalIP, which other
+   * nodes derive this node's tunnel MAC and endpoint from.
+   */
+  private static List<InterfaceAddress> uplinkAddresses(List<String> ifaces)
+      throws StartupException {
+    List<InterfaceAddress> out = new ArrayList<>();
+    try {
+      List<InterfacePattern> patterns = ifaces.stream().map(InterfacePattern::compile).toList();
+      for (NetworkInterface ni :
+          java.util.Collections.list(NetworkInterface.getNetworkInterfaces())) {
+        if (patterns.stream().anyMatch(p -> p.matches(ni.getName()))) {
+          for (InterfaceAddress a : ni.getInterfaceAddresses()) {
+            if (!a.getAddress().isLinkLocalAddress() && !a.getAddress().isLoopbackAddress()) {
+              out.add(a);
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new StartupException("cannot list interfaces: " + e.getMessage(), e);
+    }
+    return out;
   }
 
   private String defaultInterface() throws StartupException {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.vipgress.nat.Cidr;
+import dev.vipgress.speaker.model.SteeringPolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +30,8 @@ import java.util.regex.Pattern;
  * timing: fast | default | relaxed   # or {leaseDuration: 2s, renewInterval: 300ms, retryInterval: 200ms}
  * garp: {count: 3, interval: 200ms}
  * httpPort: 9470
+ * steering: auto | direct | vxlan     # how backends reach an owner; auto: VXLAN off-segment
+ * vxlan: {vni: 30311, port: 4799, mtu: 1450}
  * </pre>
  */
 public final class ConfigLoader {
@@ -42,7 +45,9 @@ public final class ConfigLoader {
           "timing",
           "garp",
           "httpPort",
-          "bgp");
+          "bgp",
+          "steering",
+          "vxlan");
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
@@ -163,11 +168,57 @@ public final class ConfigLoader {
       errors.add("httpPort " + httpPort + " is not a port (0 disables the endpoint)");
     }
 
+    SpeakerConfig.Steering steering = steering(root, errors);
+
     if (!errors.isEmpty()) {
       throw new ConfigException(source, errors);
     }
     return new SpeakerConfig(
-        namespace, interfaces, ranges, selector, timing, garpCount, garpInterval, httpPort);
+        namespace,
+        interfaces,
+        ranges,
+        selector,
+        timing,
+        garpCount,
+        garpInterval,
+        httpPort,
+        steering);
+  }
+
+  private static SpeakerConfig.Steering steering(JsonNode root, List<String> errors) {
+    SpeakerConfig.Steering d = SpeakerConfig.Steering.defaults();
+    SteeringPolicy.Mode mode = d.mode();
+    JsonNode m = root.path("steering");
+    if (!m.isMissingNode() && !m.isNull()) {
+      try {
+        mode = SteeringPolicy.Mode.parse(m.asText());
+      } catch (IllegalArgumentException e) {
+        errors.add("steering: " + e.getMessage());
+      }
+    }
+    JsonNode vx = root.path("vxlan");
+    if (!vx.isMissingNode() && !vx.isNull() && !vx.isObject()) {
+      errors.add("vxlan must be a mapping like {vni: 30311, port: 4799, mtu: 1450}");
+    }
+    int vni = vx.path("vni").asInt(d.vxlanVni());
+    if (vni < 1 || vni > 0xffffff) {
+      errors.add("vxlan.vni " + vni + " must be between 1 and 16777215");
+    }
+    int port = vx.path("port").asInt(d.vxlanPort());
+    if (port < 1 || port > 65535) {
+      errors.add("vxlan.port " + port + " is not a UDP port");
+    } else if (port == 4789 || port == 8472) {
+      errors.add(
+          "vxlan.port "
+              + port
+              + " is the port of CNI VXLAN devices (4789: Calico/IANA, 8472: flannel/Cilium);"
+              + " choose another one (default 4799)");
+    }
+    int mtu = vx.path("mtu").asInt(d.vxlanMtu());
+    if (mtu < 1280 || mtu > 65485) {
+      errors.add("vxlan.mtu " + mtu + " must be between 1280 and 65485 (uplink MTU - 50)");
+    }
+    return new SpeakerConfig.Steering(mode, vni, port, mtu);
   }
 
   private static SpeakerConfig.Timing timing(JsonNode t, List<String> errors) {

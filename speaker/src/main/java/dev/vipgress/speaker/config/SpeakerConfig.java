@@ -18,6 +18,7 @@ import java.util.Map;
  * @param garpCount gratuitous ARP / unsolicited NA burst length on takeover
  * @param garpInterval spacing of that burst
  * @param httpPort port of /metrics, /healthz, /readyz, /status (0 = off)
+ * @param steering how local backend pods reach the owner of a VIP (read at start only)
  */
 public record SpeakerConfig(
     String namespace,
@@ -27,7 +28,8 @@ public record SpeakerConfig(
     Timing timing,
     int garpCount,
     Duration garpInterval,
-    int httpPort) {
+    int httpPort,
+    Steering steering) {
 
   public SpeakerConfig {
     interfaces = List.copyOf(interfaces);
@@ -43,4 +45,23 @@ public record SpeakerConfig(
    * @param retryInterval how often a waiting candidate re-checks free VIPs
    */
   public record Timing(Duration leaseDuration, Duration renewInterval, Duration retryInterval) {}
+
+  /**
+   * Steering of local backend pods to owners on other L2 segments.
+   *
+   * @param mode {@code auto} (direct inside an uplink subnet, VXLAN otherwise), {@code direct} or
+   *     {@code vxlan}
+   * @param vxlanVni the tunnel's VNI, the same on every node
+   * @param vxlanPort the tunnel's UDP port, the same on every node
+   * @param vxlanMtu the tunnel device's MTU (uplink MTU - 50)
+   */
+  public record Steering(
+      dev.vipgress.speaker.model.SteeringPolicy.Mode mode,
+      int vxlanVni,
+      int vxlanPort,
+      int vxlanMtu) {
+    public static Steering defaults() {
+      return new Steering(dev.vipgress.speaker.model.SteeringPolicy.Mode.AUTO, 0x7667, 4799, 1450);
+    }
+  }
 }

@@ -35,6 +35,22 @@ public final class EgressPlanner {
       Map<String, NodeInfo> nodes,
       Collection<Cidr> configuredRanges,
       Map<InetAddress, Long> ownedDeadlines) {
+    return desired(
+        plan, self, owners, nodes, configuredRanges, ownedDeadlines, SteeringPolicy.direct());
+  }
+
+  /**
+   * The desired state; {@code steering} decides whether local backends reach each owner by a plain
+   * next hop or through the VXLAN tunnel.
+   */
+  public static Result desired(
+      Plan plan,
+      String self,
+      Map<String, String> owners,
+      Map<String, NodeInfo> nodes,
+      Collection<Cidr> configuredRanges,
+      Map<InetAddress, Long> ownedDeadlines,
+      SteeringPolicy steering) {
     List<Problem> problems = new ArrayList<>();
     Set<Cidr> ranges = new LinkedHashSet<>(configuredRanges);
     for (NodeInfo n : nodes.values()) {
@@ -72,7 +88,7 @@ public final class EgressPlanner {
       }
     }
     Set<OwnedVip> owned = new LinkedHashSet<>();
-    Map<InetAddress, Steer> steering = new HashMap<>();
+    Map<InetAddress, Steer> steers = new HashMap<>();
     for (VipSpec s : specs) {
       Set<InetAddress> mine =
           s.backends().stream()
@@ -85,15 +101,42 @@ public final class EgressPlanner {
         continue;
       }
       String owner = owners.get(s.text());
-      Optional<InetAddress> hop =
-          owner == null ? Optional.empty() : nextHop(nodes.get(owner), s.vip());
+      NodeInfo ownerNode = owner == null ? null : nodes.get(owner);
+      Optional<InetAddress> hop = nextHop(ownerNode, s.vip());
+      InetAddress tunnel = null;
+      if (hop.isPresent() && !steering.direct(ownerNode)) {
+        Optional<InetAddress> endpoint = SteeringPolicy.tunnelEndpoint(ownerNode);
+        if (endpoint.isEmpty()) {
+          boolean local = s.backends().stream().anyMatch(b -> self.equals(b.node()));
+          if (local) {
+            for (ServiceKey k : s.services()) {
+              problems.add(
+                  new Problem(
+                      k,
+                      "OwnerUnreachable",
+                      "owner "
+                          + owner
+                          + " of "
+                          + s.text()
+                          + " is not on this node's L2 segment and has no IPv4 InternalIP for the"
+                          + " VXLAN tunnel; backends on "
+                          + self
+                          + " are not steered (give the Node an IPv4 InternalIP, or set steering:"
+                          + " direct if it is reachable on-link)"));
+            }
+          }
+          hop = Optional.empty();
+        } else {
+          tunnel = endpoint.get();
+        }
+      }
       for (Backend b : s.backends()) {
         if (self.equals(b.node()) && mine.contains(b.ip()) && hop.isPresent()) {
-          steering.put(b.ip(), new Steer(owner, hop.get(), s.vip()));
+          steers.put(b.ip(), new Steer(owner, hop.get(), s.vip(), Set.of(), tunnel));
         }
       }
     }
-    return new Result(new NodeDesired(owned, steering, ranges), problems);
+    return new Result(new NodeDesired(owned, steers, ranges), problems);
   }
 
   private static Optional<InetAddress> nextHop(NodeInfo owner, InetAddress vip) {

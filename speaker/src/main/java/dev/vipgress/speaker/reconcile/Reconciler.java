@@ -17,6 +17,7 @@ import dev.vipgress.speaker.model.Plan;
 import dev.vipgress.speaker.model.Planner;
 import dev.vipgress.speaker.model.Problem;
 import dev.vipgress.speaker.model.ServiceKey;
+import dev.vipgress.speaker.model.SteeringPolicy;
 import dev.vipgress.speaker.model.VipSpec;
 import dev.vipgress.speaker.observe.SpeakerMetrics;
 import java.net.InetAddress;
@@ -67,6 +68,8 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final AtomicBoolean pending = new AtomicBoolean();
   private final AtomicBoolean refreshPending = new AtomicBoolean();
 
+  private final SteeringPolicy steering;
+
   // Reconcile-thread state.
   private final Map<InetAddress, Long> ownedDeadlines = new HashMap<>();
   private final Map<InetAddress, Long> acquiredAt = new HashMap<>();
@@ -92,6 +95,24 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
       Announcer announcer,
       Reporter writer,
       SpeakerMetrics metrics) {
+    this(self, config, watch, election, nat, announcer, writer, metrics, SteeringPolicy.direct());
+  }
+
+  /**
+   * @param steering how this node's backends reach owners (direct next hop or VXLAN), fixed at
+   *     start like the datapath's tunnel
+   */
+  public Reconciler(
+      String self,
+      Supplier<SpeakerConfig> config,
+      ClusterSource watch,
+      Candidacy election,
+      Datapath nat,
+      Announcer announcer,
+      Reporter writer,
+      SpeakerMetrics metrics,
+      SteeringPolicy steering) {
+    this.steering = steering;
     this.self = self;
     this.config = config;
     this.watch = watch;
@@ -331,7 +352,8 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     }
 
     EgressPlanner.Result egress =
-        EgressPlanner.desired(plan, self, Map.copyOf(owners), view.nodes(), ranges, ownedEgress);
+        EgressPlanner.desired(
+            plan, self, Map.copyOf(owners), view.nodes(), ranges, ownedEgress, steering);
     report(egress.problems());
     NodeDesired target = egress.desired();
 

@@ -67,6 +67,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void steeringDefaultsToAutoWithOurOwnVxlanPort() throws Exception {
+    SpeakerConfig.Steering d = ConfigLoader.defaults().steering();
+    assertEquals(dev.vipgress.speaker.model.SteeringPolicy.Mode.AUTO, d.mode());
+    assertEquals(4799, d.vxlanPort());
+    assertEquals(0x7667, d.vxlanVni());
+    SpeakerConfig c =
+        ConfigLoader.parse("steering: vxlan\nvxlan: {vni: 42, port: 4800, mtu: 8950}\n", "t");
+    assertEquals(dev.vipgress.speaker.model.SteeringPolicy.Mode.VXLAN, c.steering().mode());
+    assertEquals(42, c.steering().vxlanVni());
+    assertEquals(4800, c.steering().vxlanPort());
+    assertEquals(8950, c.steering().vxlanMtu());
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> ConfigLoader.parse("steering: ipip\nvxlan: {port: 8472, vni: 0}\n", "t"));
+    assertEquals(3, e.errors().size(), e.errors().toString());
+    assertTrue(e.errors().stream().anyMatch(s -> s.contains("auto, direct or vxlan")));
+    assertTrue(e.errors().stream().anyMatch(s -> s.contains("flannel")));
+  }
+
+  @Test
   void renewMustLandBeforeThePreviousOneRunsOut() {
     ConfigException e =
         assertThrows(
