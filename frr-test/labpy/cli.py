@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from . import common, demo, lifecycle, pods, selftest, speaker, status
+from . import common, demo, kube, lifecycle, pods, selftest, speaker, status
 from .common import LabError
 
 # Modules that contribute verbs: each has register(subparsers) and may have status(st)/on_down(st).
@@ -21,6 +21,7 @@ verbs:
   pod create NS/NAME --node NODE [--labels k=v,...]   prints the pod IPv4
   pod delete NS/NAME
   speaker start|stop|kill|freeze|thaw|logs NODE
+  kube-proxy NODE --mode nftables|iptables   restart NODE's kube-proxy in that mode (`up` restores nftables)
   demo
   selftest                             quick checks: pod->ext, Lease, EndpointSlice, kube-proxy, FRR
 contract: frr-test/LAB.md   state: $VIPGRESS_LAB_DIR (default /run/vipgress-lab)
@@ -72,6 +73,19 @@ def cmd_kubectl(argv):
     os.execv(kubectl, [kubectl, "--kubeconfig=" + kc] + argv)
 
 
+def cmd_kube_proxy(node, mode):
+    common.require_root()
+    i = common.node_index(node)
+    with common.locked():
+        st = common.require_state()
+        if i is None or not 1 <= i <= st["nodes"]:
+            raise LabError("kube-proxy runs on node1..node%d, not %r" % (st["nodes"], node), 2)
+        kube.set_proxy_mode(st, i, mode)
+        common.save_state(st)
+    print("kube-proxy-%s: %s mode" % (node, mode))
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="lab", description="vipgress lab: network namespaces, a real control plane, "
                                 "FRR and hosts", epilog=USAGE_EXTRA, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,6 +112,10 @@ def parser():
     pd.add_argument("ref", metavar="NS/NAME")
     pd.set_defaults(func=lambda a: pods.delete(a.ref))
     pod.set_defaults(func=lambda a: (pod.print_usage(), 2)[1])
+    kp = sub.add_parser("kube-proxy", help="restart a node's kube-proxy in another proxy mode")
+    kp.add_argument("node", metavar="NODE")
+    kp.add_argument("--mode", required=True, choices=kube.PROXY_MODES)
+    kp.set_defaults(func=lambda a: cmd_kube_proxy(a.node, a.mode))
     for mod in EXTENSIONS:
         mod.register(sub)
     return p

@@ -264,12 +264,20 @@ def ensure_nodes(api, n):
 
 # ---------------------------------------------------------------- kube-proxy
 
+PROXY_MODES = ("nftables", "iptables")
+
+
+def proxy_mode(st, i):
+    """The mode node i's kube-proxy runs in: nftables unless `lab kube-proxy` switched it."""
+    return st.get("kubeProxyModes", {}).get(common.node_name(i), "nftables")
+
+
 def start_kube_proxy(st, i):
     name = common.node_name(i)
     h = common.hosts(i)[name]
     procs.start(st, "kube-proxy-" + name, h["netns"], [
         common.k8s_bin("kube-proxy"),
-        "--proxy-mode=nftables",
+        "--proxy-mode=" + proxy_mode(st, i),
         "--hostname-override=" + name,
         "--cluster-cidr=" + common.CLUSTER_CIDRS,
         "--kubeconfig=" + path("kubeconfig-lan"),
@@ -284,9 +292,14 @@ def start_kube_proxy(st, i):
     ])
 
 
-def kube_proxy_ready(i):
+def kube_proxy_ready(i, mode="nftables"):
     ns = "vg-node%d" % i
-    return common.ok(["ip", "netns", "exec", ns, "nft", "list", "table", "ip", "kube-proxy"]) and \
+    if mode == "iptables":
+        rules = common.ok(["ip", "netns", "exec", ns, "iptables", "-t", "nat", "-S", "KUBE-SERVICES"]) and \
+            common.ok(["ip", "netns", "exec", ns, "ip6tables", "-t", "nat", "-S", "KUBE-SERVICES"])
+    else:
+        rules = common.ok(["ip", "netns", "exec", ns, "nft", "list", "table", "ip", "kube-proxy"])
+    return rules and \
         common.ok(["ip", "netns", "exec", ns, "curl", "-sf", "-m", "2", "http://127.0.0.1:10256/healthz"])
 
 
@@ -294,9 +307,61 @@ def wait_kube_proxies(st, n, timeout=60):
     def ready():
         for i in range(1, n + 1):
             procs.check_running(st, "kube-proxy-node%d" % i)
-        return all(kube_proxy_ready(i) for i in range(1, n + 1))
+        return all(kube_proxy_ready(i, proxy_mode(st, i)) for i in range(1, n + 1))
 
-    common.wait_for("kube-proxy in every node (nft table ip kube-proxy + /healthz)", ready, timeout, 0.5)
+    common.wait_for("kube-proxy in every node (its rules + /healthz)", ready, timeout, 0.5)
+
+
+def set_proxy_mode(st, i, mode, timeout=60):
+    """Restart node i's kube-proxy in `mode`: stop the recorded process, let `kube-proxy --cleanup` remove
+    the rules of every mode, start it again in the new one and wait until its rules and /healthz are there.
+    Callers hold common.locked()."""
+    if mode not in PROXY_MODES:
+        raise LabError("kube-proxy mode must be one of %s, not %r" % ("/".join(PROXY_MODES), mode), 2)
+    if mode == "iptables" and not common.ok(["iptables", "-V"]):
+        raise LabError("kube-proxy --proxy-mode=iptables needs the iptables package: apt-get install iptables")
+    name = common.node_name(i)
+    ns = common.hosts(i)[name]["netns"]
+    modes = st.setdefault("kubeProxyModes", {})
+    before = st.setdefault("iptablesTablesBefore", {})
+    if mode == "iptables" and name not in modes:
+        before[name] = sorted(_iptables_tables(ns))
+    procs.stop(st, "kube-proxy-" + name)
+    common.nsrun(ns, [common.k8s_bin("kube-proxy"), "--cleanup"], check=False, timeout=60)
+    if mode == "nftables":
+        # `--cleanup` leaves KUBE-FIREWALL and the iptables-nft tables behind: drop what the episode made
+        for fam, table in sorted(_iptables_tables(ns) - {tuple(t) for t in before.pop(name, [])}):
+            common.nsrun(ns, ["nft", "delete", "table", fam, table], check=False)
+        modes.pop(name, None)
+    else:
+        modes[name] = mode
+    common.save_state(st)
+    start_kube_proxy(st, i)
+    common.wait_for("kube-proxy on %s in %s mode" % (name, mode),
+                    lambda: procs.check_running(st, "kube-proxy-" + name) or kube_proxy_ready(i, mode),
+                    timeout, 0.3)
+
+
+IPTABLES_NFT_TABLES = {"filter", "nat", "mangle", "raw", "security"}
+
+
+def _iptables_tables(ns):
+    """(family, name) of the iptables-nft tables in a namespace."""
+    out = common.nsrun(ns, ["nft", "-j", "list", "tables"], check=False)
+    try:
+        items = json.loads(out or "{}").get("nftables", [])
+    except ValueError:
+        return set()
+    return {(t["table"]["family"], t["table"]["name"]) for t in items
+            if "table" in t and t["table"]["family"] in ("ip", "ip6") and t["table"]["name"] in IPTABLES_NFT_TABLES}
+
+
+def restore_proxy_modes(st, n):
+    """`up` brings the standard lab back: every node's kube-proxy in nftables mode."""
+    for i in range(1, n + 1):
+        if proxy_mode(st, i) != "nftables":
+            common.log("kube-proxy on node%d: back to nftables mode" % i)
+            set_proxy_mode(st, i, "nftables")
 
 
 def wait_default_sa(api, ns, timeout=30):

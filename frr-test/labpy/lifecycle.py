@@ -90,6 +90,7 @@ def up(nodes_arg):
         api = kube.wait_apiserver(st)
         kube.start_kcm(st)
         kube.ensure_nodes(api, n)
+        kube.restore_proxy_modes(st, n)
         for i in range(1, n + 1):
             kube.start_kube_proxy(st, i)
         frr.wait_ready(st)

@@ -65,6 +65,7 @@ def collect():
         "frr": {"netns": frr.NS, "vtySocket": frr.frr_dir(), "as": common.ROUTER_AS,
                 "answering": neighbors is not None, "neighbors": neighbors or {}},
         "speakers": speaker.status(st),
+        "kubeProxyModes": {"node%d" % i: kube.proxy_mode(st, i) for i in range(1, n + 1)},
     }
     return out
 
