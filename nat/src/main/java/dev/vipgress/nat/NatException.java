@@ -25,4 +25,16 @@ public class NatException extends RuntimeException {
               + "` (or set its path in NatConfig)");
     }
   }
+
+  /**
+   * The VXLAN device cannot be set up (no {@code vxlan} kernel module, a clashing VNI/port): the
+   * node can still steer to owners on its own segment.
+   */
+  public static final class TunnelUnavailable extends NatException {
+    private static final long serialVersionUID = 1L;
+
+    public TunnelUnavailable(String message) {
+      super(message);
+    }
+  }
 }

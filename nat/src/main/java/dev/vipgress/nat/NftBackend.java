@@ -394,7 +394,7 @@ public final class NftBackend implements AutoCloseable {
               String.join("\n", lines) + "\n",
               config.commandTimeout());
       if (!r.ok()) {
-        throw new NatException(vxlanError(r.stderr().strip()));
+        throw new NatException.TunnelUnavailable(vxlanError(r.stderr().strip()));
       }
       log.info("vxlanDevice name={} changes={}", config.vxlanDevice(), lines);
       // a replaced device took its FDB, neighbours and our routes through it along

@@ -252,7 +252,7 @@ class VxlanSteeringTest {
         "ip -batch -",
         new CommandRunner.Result(2, "", "Error: Unknown device type.\nCommand failed -:1\n"));
     NftBackend b = backend(vx());
-    NatException e = assertThrows(NatException.class, b::start);
+    NatException e = assertThrows(NatException.TunnelUnavailable.class, b::start);
     assertTrue(e.getMessage().contains("`vxlan` module"), e.getMessage());
     assertTrue(e.getMessage().contains("modprobe vxlan"), e.getMessage());
     assertTrue(e.getMessage().contains(DEV), e.getMessage());
@@ -341,6 +341,44 @@ class VxlanSteeringTest {
     off.start();
     assertEquals(1, fake.matching("ip link del " + DEV).size());
     assertTrue(fake.matching("ip -batch").isEmpty(), "no device created");
+  }
+
+  @Test
+  void firstApplyRemovesStaleTunnelEntriesOfAPredecessor() throws Exception {
+    deviceExists();
+    // a predecessor steered to node3 (192.168.100.13) through the tunnel
+    fake.scripted.put(
+        "bridge -j fdb show dev " + DEV,
+        new CommandRunner.Result(
+            0,
+            "[{\"mac\":\"02:76:c0:a8:64:0d\",\"dst\":\"192.168.100.13\",\"flags\":[\"self\"],"
+                + "\"state\":\"permanent\"},{\"mac\":\"02:76:c0:a8:64:0b\",\"dst\":\"192.168.100.11\","
+                + "\"flags\":[\"self\"],\"state\":\"permanent\"}]",
+            ""));
+    fake.scripted.put(
+        "ip -j neigh show dev " + DEV,
+        new CommandRunner.Result(
+            0,
+            "[{\"dst\":\"192.168.100.13\",\"lladdr\":\"02:76:c0:a8:64:0d\",\"state\":[\"PERMANENT\"]},"
+                + "{\"dst\":\"192.168.100.11\",\"lladdr\":\"02:76:c0:a8:64:0b\",\"state\":[\"PERMANENT\"]}]",
+            ""));
+    NftBackend b = backend(vx());
+    b.start();
+    fake.calls.clear();
+    b.apply(farSteersToNode1());
+    List<String> l = batchLines();
+    assertTrue(
+        l.contains("bridge: fdb del 02:76:c0:a8:64:0d dev vipgress-vx dst 192.168.100.13 self"),
+        l.toString());
+    assertTrue(l.contains("ip: neigh del 192.168.100.13 dev vipgress-vx"), l.toString());
+    assertTrue(
+        l.stream().noneMatch(x -> x.contains("fdb replace 02:76:c0:a8:64:0b")),
+        "node1's entry is already right: " + l);
+    assertTrue(
+        l.contains(
+            "ip: neigh replace fd76:100::11 lladdr 02:76:c0:a8:64:0b dev vipgress-vx nud"
+                + " permanent"),
+        l.toString());
   }
 
   @Test

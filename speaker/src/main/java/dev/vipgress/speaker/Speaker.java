@@ -5,6 +5,7 @@ import dev.vipgress.election.LeaseElector;
 import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NatConfig;
+import dev.vipgress.nat.NatException;
 import dev.vipgress.nat.NftBackend;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.config.ConfigWatcher;
@@ -135,7 +136,20 @@ final class Speaker implements AutoCloseable {
         tunnelLocal == null ? "-" : Addresses.format(tunnelLocal));
     NftBackend nat = new NftBackend(nb.build());
     try {
-      nat.start();
+      try {
+        nat.start();
+      } catch (NatException.TunnelUnavailable e) {
+        if (st.mode() != SteeringPolicy.Mode.AUTO) {
+          throw e;
+        }
+        // auto: owners on this node's segment still work; off-segment ones are reported
+        LOG.warn(
+            "vxlanDisabled reason=\"{}\": backends on this node cannot be steered to owners on"
+                + " other L2 segments",
+            e.getMessage());
+        nat = new NftBackend(nb.vxlanLocal(null).build());
+        nat.start();
+      }
     } catch (RuntimeException e) {
       throw new StartupException("egress datapath: " + e.getMessage(), e);
     }
