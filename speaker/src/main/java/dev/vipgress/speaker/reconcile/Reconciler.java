@@ -123,6 +123,16 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     this.metrics = metrics;
   }
 
+  /**
+   * Whether an L2 VIP lies inside a subnet of this node's announcing interface: a node on another
+   * segment must never own it (its gratuitous ARP would reach nobody on the VIP's segment). Without
+   * known subnets every VIP qualifies.
+   */
+  boolean onSegment(InetAddress vip) {
+    List<Cidr> subnets = steering.localSubnets();
+    return subnets.isEmpty() || subnets.stream().anyMatch(c -> c.contains(vip));
+  }
+
   public void start() {
     var unused =
         loop.scheduleWithFixedDelay(this::trigger, RESYNC_MS, RESYNC_MS, TimeUnit.MILLISECONDS);
@@ -296,9 +306,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
       if (s.mode() != Mode.L2) {
         continue;
       }
-      if (Planner.sameFamily(s.vip(), myAddrs)) {
-        candidacy.add(s.text());
-      } else {
+      if (!Planner.sameFamily(s.vip(), myAddrs)) {
         for (ServiceKey k : s.services()) {
           writer.event(
               k,
@@ -312,6 +320,22 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
                   + s.text()
                   + " on; it will not compete for it");
         }
+      } else if (!onSegment(s.vip())) {
+        for (ServiceKey k : s.services()) {
+          writer.event(
+              k,
+              false,
+              "NotOnSegment",
+              "node "
+                  + self
+                  + " does not compete for L2 VIP "
+                  + s.text()
+                  + ": it is in no subnet of the node's announcing interface "
+                  + steering.localSubnets()
+                  + ", so its ARP/NDP answers would reach nobody");
+        }
+      } else {
+        candidacy.add(s.text());
       }
     }
     election.setHealthy(eligible);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.speaker.announce.Announcer;
@@ -14,6 +15,7 @@ import dev.vipgress.speaker.model.Labels;
 import dev.vipgress.speaker.model.NodeInfo;
 import dev.vipgress.speaker.model.ServiceInfo;
 import dev.vipgress.speaker.model.ServiceKey;
+import dev.vipgress.speaker.model.SteeringPolicy;
 import dev.vipgress.speaker.observe.SpeakerMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetAddress;
@@ -67,6 +69,12 @@ class ReconcilerTest {
 
   @BeforeEach
   void start() throws Exception {
+    r = build(SteeringPolicy.direct());
+    r.start();
+    r.flush();
+  }
+
+  Reconciler build(SteeringPolicy steering) {
     Datapath dp =
         new Datapath() {
           @Override
@@ -155,18 +163,16 @@ class ReconcilerTest {
             events.add(svc.name() + " forgotten");
           }
         };
-    r =
-        new Reconciler(
-            "node1",
-            ConfigLoader::defaults,
-            src,
-            c,
-            dp,
-            ann,
-            rep,
-            new SpeakerMetrics(new PrometheusRegistry()));
-    r.start();
-    r.flush();
+    return new Reconciler(
+        "node1",
+        ConfigLoader::defaults,
+        src,
+        c,
+        dp,
+        ann,
+        rep,
+        new SpeakerMetrics(new PrometheusRegistry()),
+        steering);
   }
 
   @AfterEach
@@ -190,6 +196,30 @@ class ReconcilerTest {
 
   long future() {
     return System.nanoTime() + 5_000_000_000L;
+  }
+
+  @Test
+  void aNodeOnAnotherSegmentDoesNotCompeteForTheVip() throws Exception {
+    r.close();
+    candidacy.clear();
+    events.clear();
+    // node1's announcing interface is on 192.168.101.0/24; the VIP is on 192.168.100.0/24
+    r =
+        build(
+            new SteeringPolicy(SteeringPolicy.Mode.AUTO, List.of(Cidr.parse("192.168.101.11/24"))));
+    r.start();
+    r.flush();
+    assertEquals(Set.of(), candidacy.get(candidacy.size() - 1));
+    assertTrue(events.contains("web NotOnSegment"), events.toString());
+
+    r.close();
+    candidacy.clear();
+    r =
+        build(
+            new SteeringPolicy(SteeringPolicy.Mode.AUTO, List.of(Cidr.parse("192.168.100.11/24"))));
+    r.start();
+    r.flush();
+    assertEquals(Set.of(VIP), candidacy.get(candidacy.size() - 1), "on its segment it competes");
   }
 
   @Test
