@@ -86,6 +86,28 @@ def far_slot_name(k, j):
     return "far%d-p%d" % (k, j)
 
 
+def far_names():
+    return [far_name(k) for k in range(1, FAR_NODES + 1)]
+
+
+def is_far(name):
+    return name in far_names()
+
+
+def kube_node_names(n):
+    """Every Kubernetes Node of the lab: node1..nodeN, then the far segment's nodes."""
+    return [node_name(i) for i in range(1, n + 1)] + far_names()
+
+
+def slots_of(node):
+    """The pod slot names of a node (segment 1 or far)."""
+    if is_far(node):
+        k = int(node[3:])
+        return [far_slot_name(k, j) for j in range(1, SLOTS_PER_NODE + 1)]
+    i = node_index(node)
+    return [slot_name(i, j) for j in range(1, SLOTS_PER_NODE + 1)]
+
+
 def hosts(n):
     """Every lab host: name -> dict (netns, iface, addresses, routes...). Pure function of n."""
     h = {

@@ -232,15 +232,15 @@ def _now():
 
 def ensure_nodes(api, n):
     H = common.hosts(n)
-    for i in range(1, n + 1):
-        name = common.node_name(i)
+    for name in common.kube_node_names(n):
         h = H[name]
         code, obj = api.get("/api/v1/nodes/" + name)
         if code == 404:
             api.must("POST", "/api/v1/nodes", {
                 "apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                                                      "kubernetes.io/arch": "amd64", "vipgress.dev/lab": "true"}},
+                                                      "kubernetes.io/arch": "amd64", "vipgress.dev/lab": "true",
+                                                      "vipgress.dev/lab-segment": str(h.get("segment", 1))}},
                 "spec": {"podCIDR": h["podCidr"], "podCIDRs": [h["podCidr"], h["podCidr6"]]},
             })
         elif code != 200:

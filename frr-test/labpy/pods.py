@@ -39,8 +39,7 @@ def slot_of(st, ref):
 
 
 def node_slots(st, node):
-    i = common.node_index(node)
-    return [common.slot_name(i, j) for j in range(1, common.SLOTS_PER_NODE + 1)]
+    return common.slots_of(node)
 
 
 def _pending(st, slot):
@@ -67,9 +66,9 @@ def _now():
 def create(ref, node, labels):
     ns, name = parse_ref(ref)
     st = common.require_state()
-    i = common.node_index(node)
-    if i is None or not 1 <= i <= st["nodes"]:
-        raise LabError("unknown node %r (lab has node1..node%d)" % (node, st["nodes"]), 2)
+    if node not in common.kube_node_names(st["nodes"]):
+        raise LabError("unknown node %r (lab has node1..node%d, %s)" % (node, st["nodes"],
+                                                                    ", ".join(common.far_names())), 2)
     api = kube.Api(st)
     with common.locked():
         st = common.require_state()

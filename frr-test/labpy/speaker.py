@@ -35,7 +35,7 @@ def proc_name(node):
 def register(sub):
     p = sub.add_parser("speaker", help="start/stop/kill/freeze/thaw the vipgress speaker of a node, or show its log")
     p.add_argument("action", choices=ACTIONS)
-    p.add_argument("node", help="node1..nodeN")
+    p.add_argument("node", help="node1..nodeN, far1")
     p.add_argument("--config", help="speaker YAML configuration (start; default: the lab's)")
     p.set_defaults(func=run)
 
@@ -68,9 +68,9 @@ def _ready(netns, timeout):
 
 
 def start(st, node, config=None, timeout=60):
-    i = common.node_index(node)
-    if i is None or i > st.get("nodes", 0):
-        raise common.LabError("no lab node %s (nodes: node1..node%d)" % (node, st.get("nodes", 0)), 2)
+    if node not in common.kube_node_names(st.get("nodes", 0)):
+        raise common.LabError("no lab node %s (nodes: node1..node%d, %s)" % (
+            node, st.get("nodes", 0), ", ".join(common.far_names())), 2)
     name = proc_name(node)
     netns = "vg-" + node
     if procs.alive(st, name):
@@ -132,8 +132,7 @@ def run(a):
 def status(st):
     """{node: {"pid": int|None, "running": bool}} for every lab node (contract: status --json "speakers")."""
     out = {}
-    for i in range(1, st.get("nodes", 0) + 1):
-        node = common.node_name(i)
+    for node in common.kube_node_names(st.get("nodes", 0)):
         pid = procs.pid_of(st, proc_name(node))
         out[node] = {"pid": pid, "running": pid is not None}
     return out
