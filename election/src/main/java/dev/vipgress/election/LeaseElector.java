@@ -120,7 +120,27 @@ public final class LeaseElector implements AutoCloseable {
 
   private record Tombstone(String holder, String incarnation) {}
 
-  private record Key(boolean fence, String id) {}
+  private enum KeyKind {
+    VIP,
+    FENCE,
+    GENESIS
+  }
+
+  /** What a queued write is about: a VIP's Lease, a peer's liveness Lease, or the genesis Lease. */
+  private record Key(KeyKind kind, String id) {
+    static Key vip(String v) {
+      return new Key(KeyKind.VIP, v);
+    }
+
+    boolean fence() {
+      return kind == KeyKind.FENCE;
+    }
+  }
+
+  private static final Key GENESIS_KEY = new Key(KeyKind.GENESIS, Genesis.NAME);
+
+  /** Where a VIP's holder comes from: its Lease, the tombstone of a deleted one, or the genesis. */
+  private record Basis(V1Lease lease, String holder, String incarnation, boolean virtual) {}
 
   private record Op(Key key, String kind, String leaseName, IoCall call) {}
 
@@ -142,6 +162,13 @@ public final class LeaseElector implements AutoCloseable {
   private Phase phase = Phase.NEW;
   private final Map<String, V1Lease> vips = new HashMap<>();
   private final Map<String, Tombstone> tombstones = new HashMap<>();
+  private V1Lease genesisLease;
+  private Genesis genesis;
+  private long genesisSince;
+  private boolean genesisCheckPosted;
+  private boolean genesisWakePosted;
+  private long candidacyChangedAt;
+  private long genesisDueAt = Long.MIN_VALUE;
   private final Map<String, Peer> peers = new HashMap<>();
   private List<Peer> eligiblePeers = List.of();
   private final Map<String, Long> freeSince = new HashMap<>();
@@ -444,6 +471,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     candidacy = next;
     candidacyStamp = stamp(next);
+    candidacyChangedAt = loop.nanoTime();
     metrics.candidateVips = next.size();
     log.debug("candidacyChanged node={} vips={} changed={}", node, next.size(), changed.size());
     for (String v : changed) {
@@ -472,8 +500,7 @@ public final class LeaseElector implements AutoCloseable {
       closeDone.countDown();
       return;
     }
-    bump(LossReason.SHUTDOWN);
-    evaluateAll();
+    bump(LossReason.SHUTDOWN); // evaluates every VIP: lost() for each owned one
     renewNow();
   }
 
@@ -506,6 +533,12 @@ public final class LeaseElector implements AutoCloseable {
         removeVip(v, null, false);
       }
     }
+    V1Lease g = leases.stream().filter(Genesis::isGenesisLease).findFirst().orElse(null);
+    if (g != null) {
+      applyGenesis(g, now);
+    } else {
+      removeGenesis(null);
+    }
     for (Peer p : peers.values()) {
       if (p.lease != null && !seenNodes.contains(p.node)) {
         p.referencedIncarnation = p.incarnation();
@@ -529,6 +562,12 @@ public final class LeaseElector implements AutoCloseable {
         removeNode(Leases.nodeOf(l), l, now);
       } else {
         applyNodeLease(l, now);
+      }
+    } else if (Genesis.isGenesisLease(l)) {
+      if (deleted) {
+        removeGenesis(l);
+      } else {
+        applyGenesis(l, now);
       }
     } else if (Leases.isVipLease(l)) {
       VipAddress vip = Leases.vipOf(l);
@@ -591,6 +630,107 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
+  private void applyGenesis(V1Lease l, long now) {
+    if (genesisLease != null
+        && Objects.equals(Leases.uid(genesisLease), Leases.uid(l))
+        && !Leases.newer(l, genesisLease)) {
+      return;
+    }
+    boolean fresh =
+        genesisLease == null || !Objects.equals(Leases.uid(genesisLease), Leases.uid(l));
+    genesisLease = l;
+    genesis = Genesis.of(l);
+    genesisDueAt = Long.MIN_VALUE;
+    if (fresh) {
+      genesisSince = now;
+      if (genesis == null) {
+        log.warn(
+            "genesisMalformed node={} lease={}: unusable annotations; it will be deleted",
+            node,
+            Genesis.NAME);
+      } else {
+        log.info(
+            "genesisSeen node={} members={} ranges={}",
+            node,
+            genesis.members().heirs().keySet(),
+            genesis.ranges().size());
+      }
+    }
+    scheduleGenesisCheck();
+    fullPass();
+  }
+
+  private void removeGenesis(V1Lease last) {
+    if (genesisLease == null || (last != null && Leases.newer(genesisLease, last))) {
+      return;
+    }
+    Genesis before = genesis;
+    genesisLease = null;
+    genesis = null;
+    log.info("genesisDeleted node={}", node);
+    if (before != null) {
+      before.forEachVip(this::evaluate);
+    }
+    fullPass();
+  }
+
+  /** While a genesis Lease exists: delete it once done, tidy VIPs nobody materialises. */
+  private void scheduleGenesisCheck() {
+    if (genesisCheckPosted) {
+      return;
+    }
+    genesisCheckPosted = true;
+    loop.schedule(
+        () -> {
+          genesisCheckPosted = false;
+          if (genesisLease == null || phase == Phase.CLOSED) {
+            return;
+          }
+          checkGenesis();
+          pump();
+          scheduleGenesisCheck();
+        },
+        config.renewInterval().toNanos());
+  }
+
+  private void checkGenesis() {
+    long now = loop.nanoTime();
+    if (phase != Phase.RUNNING || closing || !isGcNode(Genesis.NAME, now)) {
+      return;
+    }
+    if (genesisDone()) {
+      enqueue(GENESIS_KEY, false); // delete it
+      return;
+    }
+    if (now - genesisSince - config.placementFallback().toNanos() < 0) {
+      return;
+    }
+    genesis.forEachVip(
+        v -> {
+          Basis b = basis(v);
+          if (b.virtual()
+              && !candidacy.contains(v)
+              && resolve(v, b.holder(), b.incarnation(), now).state() == HolderState.FREE) {
+            enqueue(Key.vip(v), false); // nobody we know wants it: write it as released
+          }
+        });
+  }
+
+  /** Whether the genesis Lease has served: each VIP it covers has a Lease (or it is malformed). */
+  private boolean genesisDone() {
+    if (genesis == null) {
+      return true;
+    }
+    boolean[] done = {true};
+    genesis.forEachVip(
+        v -> {
+          if (!vips.containsKey(v)) {
+            done[0] = false;
+          }
+        });
+    return done[0];
+  }
+
   private void applyNodeLease(V1Lease l, long now) {
     String x = Leases.nodeOf(l);
     Peer p = peer(x, now);
@@ -612,6 +752,14 @@ public final class LeaseElector implements AutoCloseable {
     }
     if (changed) {
       refreshPeers(now);
+      if (!x.equals(node)) {
+        // the VIPs this peer held may have moved (a handoff, a fence): those first, then the rest
+        for (Map.Entry<String, Optional<String>> e : new ArrayList<>(reportedOwner.entrySet())) {
+          if (e.getValue().isPresent() && e.getValue().get().equals(x)) {
+            evaluate(e.getKey());
+          }
+        }
+      }
       fullPass();
     }
   }
@@ -820,6 +968,9 @@ public final class LeaseElector implements AutoCloseable {
 
   private void evaluateAll() {
     Set<String> all = new HashSet<>(vips.keySet());
+    if (genesis != null) {
+      genesis.forEachVip(all::add);
+    }
     all.addAll(tombstones.keySet());
     all.addAll(candidacy);
     all.addAll(announced.keySet());
@@ -830,19 +981,41 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   /** Level-triggered: from what is known now, report ownership of {@code v} and queue writes. */
+  /**
+   * The holder a VIP's state starts from: its Lease; else the tombstone of its deleted Lease; else
+   * the genesis Lease covering it (a virtual Lease); else nobody.
+   */
+  private Basis basis(String v) {
+    V1Lease l = vips.get(v);
+    if (l != null) {
+      return new Basis(l, Leases.holder(l), Leases.annotation(l, INCARNATION), false);
+    }
+    Tombstone t = tombstones.get(v);
+    if (t != null) {
+      return new Basis(null, t.holder(), t.incarnation(), false);
+    }
+    if (genesis != null && genesis.covers(v)) {
+      String[] h = genesis.holderOf(v);
+      return new Basis(null, h[0], h[1], true);
+    }
+    return new Basis(null, "", null, false);
+  }
+
+  private boolean covered(String v) {
+    return genesis != null && genesis.covers(v);
+  }
+
   private void evaluate(String v) {
     long now = loop.nanoTime();
-    V1Lease l = vips.get(v);
-    Tombstone t = l == null ? tombstones.get(v) : null;
-    String holder = l != null ? Leases.holder(l) : t != null ? t.holder() : "";
-    String inc = l != null ? Leases.annotation(l, INCARNATION) : t != null ? t.incarnation() : null;
-    Resolved r = resolve(v, holder, inc, now);
+    Basis b = basis(v);
+    V1Lease l = b.lease();
+    Resolved r = resolve(v, b.holder(), b.incarnation(), now);
     HolderState hs = r.state();
-    holder = r.holder();
+    String holder = r.holder();
     boolean want = candidacy.contains(v);
 
     boolean mine = hs == HolderState.MINE && want && healthy && !closing && ownValid(now);
-    if (l != null || hs != HolderState.MINE) {
+    if (l != null || b.virtual() || hs != HolderState.MINE) {
       frozenDeadlines.remove(v);
     } else if (mine) {
       // Our Lease was deleted: keep the VIP only on the deadline we had, while we re-create it.
@@ -867,8 +1040,11 @@ public final class LeaseElector implements AutoCloseable {
     switch (hs) {
       case MINE -> {
         freeSince.remove(v);
-        if (l == null || !want) {
-          enqueue(new Key(false, v), true); // re-create a deleted Lease, or release
+        if (b.virtual() && want) {
+          adopt(
+              v); // given by the genesis Lease: write the VIP Lease in our name, in the background
+        } else if (l == null || !want) {
+          enqueue(Key.vip(v), true); // re-create a deleted Lease, or release
         } else if (!r.direct()) {
           adopt(v); // inherited: write the Lease in our name, in the background
         }
@@ -884,19 +1060,21 @@ public final class LeaseElector implements AutoCloseable {
           if (!canAcquire(now)) {
             // retried after the next renewal if only our deadline margin stood in the way
             acquireBlocked |= healthy && phase == Phase.RUNNING && now - graceEnd() >= 0;
+          } else if (l == null && !b.virtual()) {
+            requestGenesis(); // a VIP without a Lease gets its first owner from a genesis Lease
           } else {
             long due = placementDue(v, l, holder, since, now);
             if (due - now <= 0) {
-              enqueue(new Key(false, v), false);
+              enqueue(Key.vip(v), false);
             } else {
               wake(v, due, now);
             }
           }
-        } else if (l != null && holder.isEmpty()) {
+        } else if (l != null && holder.isEmpty() && !covered(v)) {
           long due = since + config.releasedLeaseGc().toNanos();
           if (due - now <= 0) {
             if (isGcNode(v, now)) {
-              enqueue(new Key(false, v), false);
+              enqueue(Key.vip(v), false);
             }
           } else {
             wake(v, due, now);
@@ -975,7 +1153,55 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void requestFence(String x) {
-    enqueue(new Key(true, x), true);
+    enqueue(new Key(KeyKind.FENCE, x), true);
+  }
+
+  /**
+   * Asks for a genesis Lease for the VIPs that have no Lease; waits while another one exists. The
+   * first node in rendezvous order for the genesis writes it at once, the others one placement
+   * stagger per rank later (if it is still missing); and nobody writes it while a live eligible
+   * peer still publishes another candidacy, for up to one renewal after our own candidacy changed,
+   * so peers that learn of a new VIP a moment later are still members.
+   */
+  private void requestGenesis() {
+    if (genesisLease != null) {
+      return;
+    }
+    long now = loop.nanoTime();
+    long hash = Placement.hash(Genesis.NAME);
+    int rank = 0;
+    boolean settled = true;
+    for (Peer p : eligiblePeers) {
+      if (!candidacyStamp.equals(p.candidacy())) {
+        settled = false;
+      } else if (Placement.before(hash, p.node, node, null)) {
+        rank++;
+      }
+    }
+    if (genesisDueAt == Long.MIN_VALUE) {
+      genesisDueAt = now + rank * config.placementStagger().toNanos();
+    }
+    long due = genesisDueAt;
+    long settleBy = candidacyChangedAt + config.renewInterval().toNanos() + durationNanos / 4;
+    if (!settled && settleBy - due > 0) {
+      due = settleBy;
+    }
+    if (due - now <= 0) {
+      enqueue(GENESIS_KEY, false);
+      return;
+    }
+    if (genesisWakePosted) {
+      return;
+    }
+    genesisWakePosted = true;
+    loop.schedule(
+        () -> {
+          genesisWakePosted = false;
+          if (genesisLease == null) {
+            fullPass(); // VIPs without a Lease ask again, now as the due time has come
+          }
+        },
+        due - now);
   }
 
   // =====================================================================================
@@ -1119,7 +1345,7 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Inherited VIPs are rewritten in our name a few at a time: it is tidying, not urgent. */
   private void adopt(String v) {
-    Key k = new Key(false, v);
+    Key k = Key.vip(v);
     if (queued.contains(k) || inflight.containsKey(k)) {
       return;
     }
@@ -1141,7 +1367,12 @@ public final class LeaseElector implements AutoCloseable {
         break;
       }
       queued.remove(k);
-      Op op = k.fence() ? planFence(k) : planVip(k);
+      Op op =
+          switch (k.kind()) {
+            case FENCE -> planFence(k);
+            case GENESIS -> planGenesis(k);
+            case VIP -> planVip(k);
+          };
       if (op == null) {
         continue;
       }
@@ -1179,11 +1410,10 @@ public final class LeaseElector implements AutoCloseable {
     if (readBeforeWrite.remove(name)) {
       return new Op(k, "read", name, a -> a.get(name));
     }
-    V1Lease l = vips.get(v);
-    Tombstone t = l == null ? tombstones.get(v) : null;
-    String holder = l != null ? Leases.holder(l) : t != null ? t.holder() : "";
-    String inc = l != null ? Leases.annotation(l, INCARNATION) : t != null ? t.incarnation() : null;
-    Resolved resolved = resolve(v, holder, inc, now);
+    Basis b = basis(v);
+    V1Lease l = b.lease();
+    String holder = b.holder();
+    Resolved resolved = resolve(v, holder, b.incarnation(), now);
     HolderState hs = resolved.state();
     boolean want = candidacy.contains(v);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
@@ -1194,7 +1424,8 @@ public final class LeaseElector implements AutoCloseable {
       if (l == null) {
         boolean keep = want && healthy && canHold(now);
         V1Lease body = newVipLease(v, keep ? node : "", wall, null);
-        return new Op(k, keep ? "recreate" : "release", name, a -> a.create(body));
+        String kind = !keep ? "release" : b.virtual() ? "adopt" : "recreate";
+        return new Op(k, kind, name, a -> a.create(body));
       }
       if (!want) {
         V1Lease body = Leases.copy(l);
@@ -1220,7 +1451,13 @@ public final class LeaseElector implements AutoCloseable {
       body = takeOver(l, wall);
       return new Op(k, "acquire", name, a -> a.replace(body));
     }
-    if (!want && l != null && holder.isEmpty() && isGcNode(v, now)) {
+    if (!want && l == null && b.virtual() && isGcNode(Genesis.NAME, now)) {
+      // covered by the genesis Lease, its owner gone without heirs, wanted by nobody we know of:
+      // write it as released, so the genesis Lease can be deleted
+      V1Lease body = newVipLease(v, "", wall, null);
+      return new Op(k, "release", name, a -> a.create(body));
+    }
+    if (!want && l != null && holder.isEmpty() && !covered(v) && isGcNode(v, now)) {
       String rv = Leases.resourceVersion(l);
       return new Op(
           k,
@@ -1330,6 +1567,87 @@ public final class LeaseElector implements AutoCloseable {
     return new Op(k, "fence", name, a -> a.create(body));
   }
 
+  /**
+   * Creates the genesis Lease for every VIP of our candidacy that has no Lease (members: this node
+   * and the live eligible peers competing for the same VIPs), or deletes it once every VIP it
+   * covers has its own Lease.
+   */
+  private Op planGenesis(Key k) {
+    long now = loop.nanoTime();
+    if (phase != Phase.RUNNING || closing) {
+      return null;
+    }
+    if (readBeforeWrite.remove(Genesis.NAME)) {
+      return new Op(k, "read", Genesis.NAME, a -> a.get(Genesis.NAME));
+    }
+    if (genesisLease != null) {
+      if (!isGcNode(Genesis.NAME, now) || !genesisDone()) {
+        return null;
+      }
+      String rv = Leases.resourceVersion(genesisLease);
+      return new Op(
+          k,
+          "genesis-delete",
+          Genesis.NAME,
+          a -> {
+            a.delete(Genesis.NAME, rv);
+            return null;
+          });
+    }
+    if (!canAcquire(now)) {
+      return null;
+    }
+    List<String> free = new ArrayList<>();
+    for (String v : candidacy) {
+      if (vips.containsKey(v)) {
+        continue;
+      }
+      Basis b = basis(v);
+      if (resolve(v, b.holder(), b.incarnation(), now).state() == HolderState.FREE) {
+        free.add(v);
+      }
+    }
+    if (free.isEmpty()) {
+      return null;
+    }
+    Map<String, String> members = new HashMap<>();
+    members.put(node, incarnation);
+    for (Peer p : eligiblePeers) {
+      if (p.incarnation() != null && candidacyStamp.equals(p.candidacy())) {
+        members.put(p.node, p.incarnation());
+      }
+    }
+    V1Lease body = Genesis.newLease(config.namespace(), node, free, members, leaseSeconds());
+    log.info("genesisCreating node={} vips={} members={}", node, free.size(), members.keySet());
+    return new Op(k, "genesis", Genesis.NAME, a -> a.create(body));
+  }
+
+  private void onGenesisDone(Op op, V1Lease result, ApiException error) {
+    long now = loop.nanoTime();
+    if (error == null) {
+      if (result != null) {
+        applyGenesis(result, now);
+      } else if (op.kind().equals("genesis-delete")) {
+        removeGenesis(null);
+      }
+    } else if (error.getCode() == 409) {
+      metrics.conflicts.incrementAndGet();
+      readBeforeWrite.add(Genesis.NAME);
+      enqueue(GENESIS_KEY, true);
+    } else if (error.getCode() == 404) {
+      removeGenesis(null);
+    } else {
+      metrics.apiErrors.incrementAndGet();
+      log.warn(
+          "genesisWriteFailed node={} op={} code={} error={}",
+          node,
+          op.kind(),
+          error.getCode(),
+          shortError(error));
+      loop.schedule(this::fullPass, config.retryInterval().toNanos());
+    }
+  }
+
   private static void putHandoffs(V1Lease body, Map<String, Handoffs.Entry> entries) {
     if (entries.isEmpty()) {
       body.getMetadata().getAnnotations().remove(Leases.HANDOFF);
@@ -1365,11 +1683,19 @@ public final class LeaseElector implements AutoCloseable {
     for (Handoffs.Entry e : ownHandoffs().values()) {
       referenced.add(e.heirs().get(x));
     }
+    if (genesis != null) {
+      referenced.add(genesis.members().heirs().get(x));
+    }
     entries.keySet().removeIf(inc -> !inc.equals(keep) && !referenced.contains(inc));
   }
 
   private void onOpDone(Op op, V1Lease result, ApiException error) {
     inflight.remove(op.key());
+    if (op.key().kind() == KeyKind.GENESIS) {
+      onGenesisDone(op, result, error);
+      pump();
+      return;
+    }
     if (op.kind().equals("adopt")) {
       adoptionsInFlight--;
     }
@@ -1798,7 +2124,11 @@ public final class LeaseElector implements AutoCloseable {
     dropReason = why;
     log.info(
         "incarnationChanged node={} from={} to={} reason={}", node, previous, incarnation, why);
-    evaluateAll();
+    // only the VIPs we announced change: lost() for each, before anything else; the renewal that
+    // follows evaluates every VIP again
+    for (String v : new ArrayList<>(announced.keySet())) {
+      evaluate(v);
+    }
   }
 
   private void deadlineCheck() {

@@ -107,6 +107,10 @@ final class Leases {
     return a == null ? null : a.get(key);
   }
 
+  static String uid(V1Lease l) {
+    return l.getMetadata() == null ? null : l.getMetadata().getUid();
+  }
+
   static String resourceVersion(V1Lease l) {
     return l.getMetadata() == null ? null : l.getMetadata().getResourceVersion();
   }

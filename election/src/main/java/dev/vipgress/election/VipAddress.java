@@ -1,5 +1,6 @@
 package dev.vipgress.election;
 
+import java.math.BigInteger;
 import java.util.Locale;
 
 /**
@@ -67,6 +68,39 @@ public record VipAddress(String literal, boolean ipv6) {
     }
     String s = literal.endsWith("::") ? literal + "0" : literal;
     return LEASE_PREFIX + s.replace(':', '-');
+  }
+
+  /** The address as an unsigned number (32 or 128 bits), for ranges of consecutive VIPs. */
+  BigInteger value() {
+    BigInteger v = BigInteger.ZERO;
+    if (!ipv6) {
+      for (int b : parseIpv4(literal, literal)) {
+        v = v.shiftLeft(8).or(BigInteger.valueOf(b));
+      }
+      return v;
+    }
+    for (int g : parseIpv6(literal)) {
+      v = v.shiftLeft(16).or(BigInteger.valueOf(g));
+    }
+    return v;
+  }
+
+  /** The VIP whose {@link #value()} is {@code value}, in the given family. */
+  static VipAddress ofValue(BigInteger value, boolean ipv6) {
+    int groups = ipv6 ? 8 : 4;
+    int bits = ipv6 ? 16 : 8;
+    if (value.signum() < 0 || value.bitLength() > groups * bits) {
+      throw new IllegalArgumentException("out of range for the family: " + value);
+    }
+    int[] g = new int[groups];
+    for (int i = groups - 1; i >= 0; i--) {
+      g[i] = value.and(BigInteger.valueOf((1 << bits) - 1)).intValue();
+      value = value.shiftRight(bits);
+    }
+    if (!ipv6) {
+      return new VipAddress(g[0] + "." + g[1] + "." + g[2] + "." + g[3], false);
+    }
+    return new VipAddress(formatIpv6(g), true);
   }
 
   @Override

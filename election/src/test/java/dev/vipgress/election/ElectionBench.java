@@ -92,6 +92,8 @@ public final class ElectionBench {
     log("baseline before the electors: %.2f requests/s", baseline);
     try {
       // cold start
+      long apiserverPid = status.path("processes").path("kube-apiserver").asLong();
+      double apiserverCpu0 = cpuSeconds(apiserverPid);
       long t0 = System.nanoTime();
       for (int i = 1; i <= nodes; i++) {
         String node = "node" + i;
@@ -119,6 +121,32 @@ public final class ElectionBench {
         spread = Math.max(spread, Math.abs(counts.getOrDefault("node" + i, 0) - share) / share);
       }
       log("cold start %.2f s, spread %s", coldStart, counts);
+      StringBuilder cpu = new StringBuilder();
+      for (Elector e : procs.values()) {
+        cpu.append(String.format(Locale.ROOT, " %s %.1f s,", e.node, cpuSeconds(e.pid())));
+      }
+      log("cold start CPU:%s kube-apiserver %.1f s", cpu, cpuSeconds(apiserverPid) - apiserverCpu0);
+      long[] acq =
+          timeline.events().stream()
+              .filter(e -> e.type().equals("acquired"))
+              .mapToLong(Timeline.Event::t)
+              .sorted()
+              .toArray();
+      log(
+          "cold start profile: first acquired %.2f s, 10%% %.2f s, 50%% %.2f s, 90%% %.2f s",
+          (acq[0] - t0) / 1e9,
+          (acq[acq.length / 10] - t0) / 1e9,
+          (acq[acq.length / 2] - t0) / 1e9,
+          (acq[acq.length * 9 / 10] - t0) / 1e9);
+
+      // the VIP Leases are written after ownership (the genesis Lease gave the first owners);
+      // steady state begins once that is done and the genesis Lease is gone
+      awaitCondition(
+          "genesis Lease deleted (every VIP Lease written)",
+          Duration.ofSeconds(300),
+          () -> !genesisExists(ns));
+      double materialised = (System.nanoTime() - t0) / 1e9;
+      log("every VIP Lease written, genesis Lease deleted after %.2f s", materialised);
 
       // steady state
       Thread.sleep(5000);
@@ -208,6 +236,14 @@ public final class ElectionBench {
               Math.max(worst, (timeline.firstAcquiredAfter(v, victim.key(), tTerm) - tTerm) / 1e9);
         }
         handover.add(worst);
+        long[] lost = span(timeline, "lost", victim.key(), true, tTerm);
+        long[] got = span(timeline, "acquired", victim.key(), false, tTerm);
+        log(
+            "  after SIGTERM: lost() %.3f..%.3f s, peers' acquired() %.3f..%.3f s",
+            (lost[0] - tTerm) / 1e9,
+            (lost[1] - tTerm) / 1e9,
+            (got[0] - tTerm) / 1e9,
+            (got[1] - tTerm) / 1e9);
         log(
             "SIGTERM %d of %s (%d VIPs): all moved after %.3f s",
             h + 1, victim.node, victimVips.size(), worst);
@@ -225,7 +261,8 @@ public final class ElectionBench {
               + "\"api_rps_lab_baseline\":%.2f,\"api_rps_electors_counted\":%.2f,"
               + "\"failover_p50_s\":%.3f,\"failover_p99_s\":%.3f,\"failover_runs\":%d,"
               + "\"failover_all_moved_p50_s\":%.3f,\"failover_all_moved_max_s\":%.3f,"
-              + "\"handover_s\":%.3f,\"handover_max_s\":%.3f,\"cold_start_s\":%.2f,\"spread_max_dev\":%.4f,"
+              + "\"handover_s\":%.3f,\"handover_max_s\":%.3f,\"cold_start_s\":%.2f,\"leases_written_s\":%.2f,"
+              + "\"spread_max_dev\":%.4f,"
               + "\"rss_mib\":%.1f,\"threads\":%d,\"dual_owner_violations\":%d,"
               + "\"steady_window_s\":%d,\"lease_duration_ms\":%d,\"renew_interval_ms\":%d,"
               + "\"fencing_margin_ms\":%d,\"api_concurrency\":%d}",
@@ -242,6 +279,7 @@ public final class ElectionBench {
           percentile(handover, 50),
           percentile(handover, 100),
           coldStart,
+          materialised,
           spread,
           rss / 1024.0,
           threads,
@@ -305,6 +343,13 @@ public final class ElectionBench {
     return sum;
   }
 
+  /** User + system CPU time of a process so far (clock ticks of 10 ms). */
+  private static double cpuSeconds(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+  }
+
   private static long[] procStatus(long pid) throws IOException {
     long rss = 0;
     long threads = 0;
@@ -316,6 +361,42 @@ public final class ElectionBench {
       }
     }
     return new long[] {rss, threads};
+  }
+
+  /** First and last time of events of {@code type} after {@code t}, by {@code key} or by others. */
+  private static long[] span(Timeline tl, String type, String key, boolean byKey, long t) {
+    long[] r = {Long.MAX_VALUE, t};
+    for (Timeline.Event e : tl.events()) {
+      if (e.type().equals(type) && e.node().equals(key) == byKey && e.t() > t) {
+        r[0] = Math.min(r[0], e.t());
+        r[1] = Math.max(r[1], e.t());
+      }
+    }
+    if (r[0] == Long.MAX_VALUE) {
+      r[0] = t;
+    }
+    return r;
+  }
+
+  private boolean genesisExists(String ns) {
+    try {
+      Thread.sleep(500);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    String out =
+        run(
+            repo.resolve("frr-test/lab").toString(),
+            "kubectl",
+            "-n",
+            ns,
+            "get",
+            "lease",
+            Genesis.NAME,
+            "--ignore-not-found",
+            "-o",
+            "name");
+    return !out.isBlank();
   }
 
   private void kubectl(String... args) {

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.election.FakeCluster.Member;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.models.V1Lease;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -81,6 +83,79 @@ class LeaseElectorTest {
     assertTrue(a.elector.fencingDeadlineNanos("10.0.0.2").isEmpty());
     assertTrue(
         a.elector.fencingDeadlineNanos("10.000.0.1").isEmpty(), "invalid literal: not owned");
+  }
+
+  @Test
+  void coldStartOwnsEveryVipWithOneGenesisWriteAndMaterialisesTheLeasesLater() {
+    FakeCluster c = cluster(41);
+    c.server.latencyMillis = 5;
+    Set<String> vips = FakeCluster.vips(300);
+    c.start("node1", vips);
+    c.start("node2", vips);
+    c.start("node3", vips);
+    c.sched.advanceUntil(() -> c.ownership().size() == 300, Duration.ofSeconds(5));
+    // every VIP has its owner while most VIP Leases do not exist yet: the genesis Lease gave them
+    long vipLeases = c.server.all().stream().filter(Leases::isVipLease).count();
+    assertTrue(vipLeases < 150, "VIP Leases when all were owned: " + vipLeases);
+    assertNotNull(c.server.lease(Genesis.NAME));
+    for (int n : c.counts().values()) {
+      assertTrue(n > 70 && n < 130, c.counts()::toString);
+    }
+    Map<String, String> owners = c.ownership();
+    c.sched.advance(Duration.ofSeconds(20));
+    assertEquals(owners, c.ownership(), "materialising the Leases moved no VIP");
+    assertNull(c.server.lease(Genesis.NAME), "deleted once every VIP had its Lease");
+    for (Map.Entry<String, String> e : owners.entrySet()) {
+      V1Lease l = c.server.lease(VipAddress.parse(e.getKey()).leaseName());
+      assertNotNull(l, e.getKey());
+      assertEquals(e.getValue(), Leases.holder(l), e.getKey());
+    }
+    for (Member m : c.members.values()) {
+      assertEquals(owners, m.elector.owners(), m.node + "'s view");
+      assertEquals(0, m.listener.count("lost", null), m.node);
+    }
+  }
+
+  @Test
+  void genesisMemberThatDiesBeforeMaterialisingPassesItsVipsToTheOthers() {
+    FakeCluster c = cluster(42);
+    c.server.latencyMillis = 20; // slow writes: node1 dies with most of its VIPs still virtual
+    Set<String> vips = FakeCluster.vips(200);
+    c.start("node1", vips);
+    c.start("node2", vips);
+    c.start("node3", vips);
+    c.sched.advanceUntil(() -> c.ownership().size() == 200, Duration.ofSeconds(5));
+    Map<String, String> before = c.ownership();
+    c.kill("node1");
+    c.sched.advance(Duration.ofSeconds(3));
+    Map<String, String> after = c.ownership();
+    assertEquals(200, after.size());
+    for (Map.Entry<String, String> e : before.entrySet()) {
+      if (!e.getValue().equals("node1")) {
+        assertEquals(e.getValue(), after.get(e.getKey()), "only node1's VIPs move");
+      } else {
+        assertNotEquals("node1", after.get(e.getKey()));
+      }
+    }
+    c.sched.advance(Duration.ofSeconds(20));
+    assertNull(c.server.lease(Genesis.NAME));
+    assertEquals(after, c.ownership());
+  }
+
+  @Test
+  void aVipNobodyWantsAnyMoreDoesNotKeepTheGenesisLeaseForever() {
+    FakeCluster c = cluster(43);
+    Set<String> vips = FakeCluster.vips(20);
+    Member a = c.start("node1", vips);
+    c.sched.advanceUntil(() -> c.ownership().size() == 20, Duration.ofSeconds(5));
+    String gone = vips.iterator().next();
+    Set<String> fewer = new HashSet<>(vips);
+    fewer.remove(gone);
+    a.elector.setCandidacy(fewer);
+    c.sched.advance(Duration.ofSeconds(15));
+    assertNull(c.server.lease(Genesis.NAME));
+    assertEquals(fewer, a.listener.ownedNow());
+    assertEquals("", Leases.holder(c.server.lease(VipAddress.parse(gone).leaseName())));
   }
 
   @Test
@@ -430,6 +505,17 @@ class LeaseElectorTest {
     FakeCluster c = cluster;
     c.server.jitterMillis = 15;
     Set<String> vips = FakeCluster.vips(100);
+    // released VIP Leases (a genesis Lease would give VIPs without one their owners in one write)
+    for (String v : vips) {
+      V1Lease l = Leases.newLease("vipgress", VipAddress.parse(v).leaseName(), Leases.KIND_VIP);
+      l.getMetadata().getAnnotations().put(Leases.VIP, v);
+      l.getSpec().leaseDurationSeconds(1);
+      try {
+        c.server.create(l);
+      } catch (ApiException e) {
+        throw new AssertionError(e);
+      }
+    }
     for (int i = 1; i <= 5; i++) {
       c.start("node" + i, vips);
     }
