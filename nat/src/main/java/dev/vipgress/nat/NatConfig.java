@@ -1,5 +1,7 @@
 package dev.vipgress.nat;
 
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -68,7 +70,7 @@ public record NatConfig(
     Duration commandTimeout,
     int attempts,
     Duration retryBackoff,
-    java.net.InetAddress vxlanLocal,
+    InetAddress vxlanLocal,
     String vxlanDevice,
     int vxlanVni,
     int vxlanPort,
@@ -100,7 +102,7 @@ public record NatConfig(
     if (attempts < 1) {
       throw new IllegalArgumentException("attempts must be >= 1");
     }
-    if (vxlanLocal != null && !(vxlanLocal instanceof java.net.Inet4Address)) {
+    if (vxlanLocal != null && !(vxlanLocal instanceof Inet4Address)) {
       throw new IllegalArgumentException(
           "vxlanLocal must be this node's IPv4 address (the tunnel's outer transport is IPv4 for"
               + " both families): "
@@ -123,7 +125,7 @@ public record NatConfig(
     }
     Objects.requireNonNull(vxlanAddress, "vxlanAddress");
     Objects.requireNonNull(bridge, "bridge");
-    if (!(Addresses.parse(vxlanAddress) instanceof java.net.Inet4Address)) {
+    if (!(Addresses.parse(vxlanAddress) instanceof Inet4Address)) {
       throw new IllegalArgumentException("vxlanAddress must be an IPv4 address: " + vxlanAddress);
     }
   }
@@ -198,7 +200,7 @@ public record NatConfig(
     public static final String DEFAULT_VXLAN_DEVICE = "vipgress-vx";
     public static final int DEFAULT_VXLAN_VNI = 0x7667;
     public static final int DEFAULT_VXLAN_PORT = 4799;
-    private java.net.InetAddress vxlanLocal;
+    private InetAddress vxlanLocal;
     private String vxlanDevice = DEFAULT_VXLAN_DEVICE;
     private int vxlanVni = DEFAULT_VXLAN_VNI;
     private int vxlanPort = DEFAULT_VXLAN_PORT;
@@ -319,7 +321,7 @@ public record NatConfig(
       return this;
     }
 
-    public Builder vxlanLocal(java.net.InetAddress v) {
+    public Builder vxlanLocal(InetAddress v) {
       vxlanLocal = v;
       return this;
     }

@@ -4,6 +4,7 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
@@ -271,14 +272,13 @@ public final class VxlanTunnel {
       if (o instanceof Map<?, ?> e
           && e.get("mac") instanceof String mac
           && e.get("dst") instanceof String dst) {
-        fdb.put(mac.toLowerCase(java.util.Locale.ROOT), Addresses.format(Addresses.parse(dst)));
+        fdb.put(mac.toLowerCase(Locale.ROOT), Addresses.format(Addresses.parse(dst)));
       }
     }
     SortedMap<String, String> neigh = new TreeMap<>();
     for (Object o : list(neighJson)) {
       if (o instanceof Map<?, ?> e && e.get("dst") instanceof String dst) {
-        String mac =
-            e.get("lladdr") instanceof String m ? m.toLowerCase(java.util.Locale.ROOT) : "";
+        String mac = e.get("lladdr") instanceof String m ? m.toLowerCase(Locale.ROOT) : "";
         boolean permanent = e.get("state") instanceof List<?> st && st.contains("PERMANENT");
         // a non-permanent entry is not ours as it should be: "" never equals a wanted MAC
         neigh.put(Addresses.format(Addresses.parse(dst)), permanent ? mac : "");
