@@ -224,6 +224,17 @@ class VxlanSteeringTest {
     assertEquals("via 192.168.100.11 dev vgvxt onlink", r.routes().get(7799).get("default"));
   }
 
+  @Test
+  void realListingOfTheVxlanStructureIsCurrentAndCarriesTheTunnelSets() {
+    NftListing l = NftListing.parse(FakeRunner.resource("vxlan/listing.json"), "vipgress");
+    assertTrue(l.matches(new NftRenderer(vx().build())), "nft 1.0.6 listing of structure-vxlan");
+    assertFalse(l.matches(new NftRenderer(vx().mssClamp(false).build())));
+    assertFalse(l.matches(new NftRenderer(NatConfig.builder("eth0").build())));
+    assertEquals(Map.of("10.244.101.2", ""), l.state().get("tunnel4"));
+    assertEquals(Map.of("fd76:244:101::2", ""), l.state().get("tunnel6"));
+    assertEquals(Map.of("10.244.101.2", "0x00010000"), l.state().get("steer4"));
+  }
+
   // --- applier ----------------------------------------------------------------------------------
 
   @Test
