@@ -51,6 +51,16 @@ def run(_a):
             raise LabError("ext2 saw %r, expected peer=%s:PORT" % (out6.strip(), s["ipv6"]))
         return out.strip() + ", " + out6.strip()
 
+    def far_to_ext():
+        s = pod("far", common.far_name(1), {"app": "selftest-far"})
+        out = common.nsrun(s["netns"], ["curl", "-s", "-m", "5", "http://192.168.100.100:8080/"])
+        if not out.startswith("peer=%s:" % s["ipv4"]):
+            raise LabError("ext saw %r, expected peer=%s:PORT" % (out.strip(), s["ipv4"]))
+        out6 = common.nsrun(s["netns"], ["curl", "-s", "-m", "5", "http://[fd76:100::100]:8080/"])
+        if not out6.startswith("peer=%s:" % s["ipv6"]):
+            raise LabError("ext saw %r, expected peer=%s:PORT" % (out6.strip(), s["ipv6"]))
+        return out.strip() + ", " + out6.strip()
+
     def lease():
         base = "/apis/coordination.k8s.io/v1/namespaces/%s/leases" % NS
         obj = api.must("POST", base, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -103,6 +113,7 @@ def run(_a):
     try:
         kube.ensure_namespace(api, NS)
         _check(results, "pod on node2 reaches ext/ext2 un-NATed", pod_to_ext)
+        _check(results, "pod on far1 (segment 2) reaches ext via router", far_to_ext)
         _check(results, "Lease create/get/update, stale update 409", lease)
         _check(results, "EndpointSlice for a Service with 2 pods", endpointslice)
         _check(results, "kube-proxy programs a LoadBalancer IP", kube_proxy_lb)
