@@ -1,6 +1,7 @@
 package dev.vipgress.speaker.reconcile;
 
 import dev.vipgress.election.ElectionListener;
+import dev.vipgress.election.ElectionListener.LossReason;
 import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NodeDesired;
@@ -50,6 +51,9 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
   private static final long RESYNC_MS = 10_000;
 
+  /** Lease durations a VIP lost to a late renewal stays suspended before it is released. */
+  static final int SUSPEND_LEASES = 3;
+
   private final String self;
   private final Supplier<SpeakerConfig> config;
   private final ClusterSource watch;
@@ -72,6 +76,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
 
   // Reconcile-thread state.
   private final Map<InetAddress, Long> ownedDeadlines = new HashMap<>();
+  private final Set<InetAddress> suspended = new HashSet<>();
   private final Map<InetAddress, Long> acquiredAt = new HashMap<>();
   private final Set<InetAddress> announced = new HashSet<>();
   private final Map<InetAddress, Set<ServiceKey>> toldServices = new HashMap<>();
@@ -174,8 +179,14 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
                 loop.execute(
                     () -> {
                       ownedDeadlines.put(a, fencingDeadlineNanos);
-                      acquiredAt.put(a, t);
                       owners.put(vip, self);
+                      if (suspended.remove(a) && announced.contains(a)) {
+                        // re-taken after a late renewal: re-arm, nothing to take over again
+                        LOG.info("vipResumed vip={}", Addresses.format(a));
+                        announcer.announce(a, fencingDeadlineNanos);
+                      } else {
+                        acquiredAt.put(a, t);
+                      }
                       reconcile();
                     }));
   }
@@ -207,11 +218,30 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
 
   @Override
   public void lost(String vip) {
+    lost(vip, LossReason.TAKEN);
+  }
+
+  /**
+   * A VIP lost because this node's own renewal came late ({@link LossReason#DEADLINE}) is
+   * suspended, not released: the kernel state and the announcer have fenced themselves at the
+   * deadline already, and the elector usually gives the VIP back with the next renewal — releasing
+   * would flap the announcement and the egress for nothing. It is released once another node owns
+   * it, or after {@link #SUSPEND_LEASES} lease durations without it coming back.
+   */
+  @Override
+  public void lost(String vip, LossReason reason) {
     IpLiteral.parse(vip)
         .ifPresent(
             a ->
                 loop.execute(
                     () -> {
+                      if (reason == LossReason.DEADLINE
+                          && ownedDeadlines.containsKey(a)
+                          && announced.contains(a)) {
+                        suspend(a);
+                        return;
+                      }
+                      suspended.remove(a);
                       ownedDeadlines.remove(a);
                       reconcile();
                     }));
@@ -224,7 +254,38 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     } else {
       owners.remove(vip);
     }
+    if (node.isPresent() && !node.get().equals(self)) {
+      IpLiteral.parse(vip)
+          .ifPresent(
+              a ->
+                  loop.execute(
+                      () -> {
+                        if (suspended.remove(a)) {
+                          ownedDeadlines.remove(a); // another node has it now: release
+                        }
+                      }));
+    }
     trigger();
+  }
+
+  private void suspend(InetAddress a) {
+    suspended.add(a);
+    long ms = config.get().timing().leaseDuration().toMillis() * SUSPEND_LEASES;
+    LOG.warn(
+        "vipSuspended vip={} reason=renewalLate: the datapath fenced itself at the deadline; kept"
+            + " up to {} ms for the next renewal",
+        Addresses.format(a),
+        ms);
+    var unused =
+        loop.schedule(
+            () -> {
+              if (suspended.remove(a)) {
+                ownedDeadlines.remove(a);
+                reconcile();
+              }
+            },
+            ms,
+            TimeUnit.MILLISECONDS);
   }
 
   // ---- the reconcile thread ----

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vipgress.election.ElectionListener.LossReason;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
@@ -325,6 +326,53 @@ class ReconcilerTest {
     r.flush();
     assertTrue(log.contains("refresh [" + next + "]"), log.toString());
     assertFalse(log.contains("withdraw " + VIP), log.toString());
+  }
+
+  @Test
+  void aVipLostToALateRenewalIsResumedWithoutATakeoverWhenTheElectorGivesItBack() throws Exception {
+    r.acquired(VIP, future());
+    r.flush();
+    log.clear();
+    events.clear();
+    r.lost(VIP, LossReason.DEADLINE);
+    r.ownerChanged(VIP, Optional.empty());
+    r.flush();
+    assertFalse(log.contains("withdraw " + VIP), log.toString());
+    long next = future() + 7;
+    r.acquired(VIP, next);
+    r.flush();
+    r.flush();
+    assertFalse(log.contains("withdraw " + VIP), log.toString());
+    assertTrue(log.contains("announce " + VIP), "the announcer is re-armed: " + log);
+    NodeDesired d = applied.get(applied.size() - 1);
+    assertEquals(next, d.owned().iterator().next().deadlineNanos(), "re-armed");
+    assertFalse(events.contains("web VipWithdrawn"), events.toString());
+    assertFalse(events.contains("web VipAnnounced"), events.toString());
+  }
+
+  @Test
+  void aSuspendedVipIsReleasedOnceAnotherNodeOwnsIt() throws Exception {
+    r.acquired(VIP, future());
+    r.flush();
+    log.clear();
+    r.lost(VIP, LossReason.DEADLINE);
+    r.flush();
+    assertFalse(log.contains("withdraw " + VIP), log.toString());
+    r.ownerChanged(VIP, Optional.of("node2"));
+    r.flush();
+    r.flush();
+    assertTrue(log.contains("withdraw " + VIP), log.toString());
+    assertEquals("apply owned=[] steered=[10.244.1.2]", log.get(log.size() - 1));
+  }
+
+  @Test
+  void otherLossesReleaseAtOnce() throws Exception {
+    r.acquired(VIP, future());
+    r.flush();
+    log.clear();
+    r.lost(VIP, LossReason.UNHEALTHY);
+    r.flush();
+    assertEquals("withdraw " + VIP, log.get(0), log.toString());
   }
 
   @Test
