@@ -139,6 +139,8 @@ def up(st, n):
     if "br0" not in lan2:
         cmds.append("link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0")
     if "router" not in lan2:
+        if "eth2" in links("vg-router"):   # a half of a pair whose other namespace is gone
+            batch("vg-router", ["link del eth2"])
         cmds.append("link add router type veth peer name eth2 address %s netns vg-router" % H["router"]["eth2"]["mac"])
     cmds.append("link set router master br0 up")
     for k in range(1, common.FAR_NODES + 1):
