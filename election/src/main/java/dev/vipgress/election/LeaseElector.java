@@ -123,7 +123,8 @@ public final class LeaseElector implements AutoCloseable {
   private enum KeyKind {
     VIP,
     FENCE,
-    GENESIS
+    GENESIS,
+    NODE_GC
   }
 
   /** What a queued write is about: a VIP's Lease, a peer's liveness Lease, or the genesis Lease. */
@@ -167,6 +168,7 @@ public final class LeaseElector implements AutoCloseable {
   private long genesisSince;
   private boolean genesisCheckPosted;
   private boolean genesisWakePosted;
+  private boolean nodeGcPosted;
   private long candidacyChangedAt;
   private long genesisDueAt = Long.MIN_VALUE;
   private final Map<String, Peer> peers = new HashMap<>();
@@ -1371,6 +1373,7 @@ public final class LeaseElector implements AutoCloseable {
           switch (k.kind()) {
             case FENCE -> planFence(k);
             case GENESIS -> planGenesis(k);
+            case NODE_GC -> planNodeGc(k);
             case VIP -> planVip(k);
           };
       if (op == null) {
@@ -1648,6 +1651,122 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
+  // ---- liveness Leases of nodes gone for good ----
+
+  private void scheduleNodeGc() {
+    if (nodeGcPosted) {
+      return;
+    }
+    nodeGcPosted = true;
+    long period =
+        Math.max(config.renewInterval().toNanos(), config.releasedLeaseGc().toNanos() / 6);
+    loop.schedule(
+        () -> {
+          nodeGcPosted = false;
+          if (phase == Phase.CLOSED || closing) {
+            return;
+          }
+          checkNodeGc();
+          pump();
+          scheduleNodeGc();
+        },
+        period);
+  }
+
+  /**
+   * A liveness Lease that is fenced, stopped or silent for {@code releasedLeaseGc}, and that
+   * nothing refers to any more (no VIP Lease, tombstone, genesis member or handoff heir names the
+   * node), is deleted by the first live node in its rendezvous order: nodes removed from the
+   * cluster leave nothing behind. A node that comes back simply writes a new one.
+   */
+  private void checkNodeGc() {
+    long now = loop.nanoTime();
+    if (phase != Phase.RUNNING || !ownValid(now) || !apiHealthy(now)) {
+      return;
+    }
+    Set<String> referenced = null;
+    for (Peer p : peers.values()) {
+      if (!goneForGood(p, now)) {
+        continue;
+      }
+      if (referenced == null) {
+        referenced = referencedNodes();
+      }
+      if (!referenced.contains(p.node) && isGcNode(Leases.nodeLeaseName(p.node), now)) {
+        enqueue(new Key(KeyKind.NODE_GC, p.node), false);
+      }
+    }
+  }
+
+  private boolean goneForGood(Peer p, long now) {
+    return !p.node.equals(node)
+        && p.present()
+        && (p.fenced() || p.stopped() || lapsed(p, now))
+        && now - Math.max(p.changedAt, resyncAt) - config.releasedLeaseGc().toNanos() >= 0;
+  }
+
+  /** Nodes something still refers to: a VIP Lease, a tombstone, the genesis, a handoff record. */
+  private Set<String> referencedNodes() {
+    Set<String> r = new HashSet<>();
+    for (V1Lease l : vips.values()) {
+      r.add(Leases.holder(l));
+    }
+    for (Tombstone t : tombstones.values()) {
+      r.add(t.holder());
+    }
+    if (genesis != null) {
+      r.addAll(genesis.members().heirs().keySet());
+    }
+    for (Peer q : peers.values()) {
+      for (Handoffs.Entry e : q.handoffs().values()) {
+        r.addAll(e.heirs().keySet());
+      }
+    }
+    for (Handoffs.Entry e : ownHandoffs().values()) {
+      r.addAll(e.heirs().keySet());
+    }
+    return r;
+  }
+
+  private Op planNodeGc(Key k) {
+    long now = loop.nanoTime();
+    Peer p = peers.get(k.id());
+    String name = Leases.nodeLeaseName(k.id());
+    if (phase != Phase.RUNNING
+        || closing
+        || p == null
+        || !goneForGood(p, now)
+        || referencedNodes().contains(p.node)
+        || !isGcNode(name, now)) {
+      return null;
+    }
+    String rv = Leases.resourceVersion(p.lease);
+    return new Op(
+        k,
+        "node-gc",
+        name,
+        a -> {
+          a.delete(name, rv);
+          return null;
+        });
+  }
+
+  private void onNodeGcDone(Op op, ApiException error) {
+    String x = op.key().id();
+    if (error == null || error.getCode() == 404) {
+      log.info("nodeLeaseCollected node={} peer={}: gone and referenced by nothing", node, x);
+      removeNode(x, null, loop.nanoTime());
+    } else if (error.getCode() != 409) { // 409: it changed (came back); looked at again later
+      metrics.apiErrors.incrementAndGet();
+      log.warn(
+          "nodeLeaseGcFailed node={} peer={} code={} error={}",
+          node,
+          x,
+          error.getCode(),
+          shortError(error));
+    }
+  }
+
   private static void putHandoffs(V1Lease body, Map<String, Handoffs.Entry> entries) {
     if (entries.isEmpty()) {
       body.getMetadata().getAnnotations().remove(Leases.HANDOFF);
@@ -1693,6 +1812,11 @@ public final class LeaseElector implements AutoCloseable {
     inflight.remove(op.key());
     if (op.key().kind() == KeyKind.GENESIS) {
       onGenesisDone(op, result, error);
+      pump();
+      return;
+    }
+    if (op.key().kind() == KeyKind.NODE_GC) {
+      onNodeGcDone(op, error);
       pump();
       return;
     }
@@ -1943,6 +2067,7 @@ public final class LeaseElector implements AutoCloseable {
       log.info("nodeLeaseClaimed node={} incarnation={}", node, incarnation);
       everEligible.addAll(eligiblePeers.stream().map(p -> p.node).toList());
       loop.schedule(this::fullPass, config.startupGrace().toNanos());
+      scheduleNodeGc();
     }
     if (recovered) {
       resyncAt = now;

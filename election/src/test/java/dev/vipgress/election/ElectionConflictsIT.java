@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.lab.Lab;
 import dev.vipgress.lab.LabExtension;
+import io.kubernetes.client.openapi.apis.CoordinationV1Api;
+import io.kubernetes.client.openapi.models.V1Lease;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +33,17 @@ class ElectionConflictsIT {
       List<LabElector> all = new ArrayList<>();
       for (int i = 1; i <= 5; i++) {
         all.add(new LabElector(cfg, ns.client, "node" + i, timeline));
+      }
+      // the IPv4 VIPs have released Leases (claims race on updates of them); the IPv6 ones have
+      // none (their first owners come from a genesis Lease, which the electors race to create)
+      for (String v : vips) {
+        VipAddress a = VipAddress.parse(v);
+        if (!a.ipv6()) {
+          V1Lease l = Leases.newLease(ns.name, a.leaseName(), Leases.KIND_VIP);
+          l.getMetadata().getAnnotations().put(Leases.VIP, a.literal());
+          l.getSpec().leaseDurationSeconds(1);
+          new CoordinationV1Api(ns.client).createNamespacedLease(ns.name, l).execute();
+        }
       }
       all.forEach(e -> e.start(vips));
       LabNamespace.await(

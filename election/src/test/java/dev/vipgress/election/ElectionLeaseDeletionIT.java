@@ -29,6 +29,7 @@ class ElectionLeaseDeletionIT {
           "every VIP owned",
           Duration.ofSeconds(30),
           () -> ElectionNodesIT.ownership(both).size() == vips.size());
+      ns.awaitVipLeasesWritten(vips.size());
       Map<String, String> before = ElectionNodesIT.ownership(both);
       String v =
           a.ownedNow().isEmpty() ? b.ownedNow().iterator().next() : a.ownedNow().iterator().next();

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.lab.Lab;
 import dev.vipgress.lab.LabExtension;
-import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.models.V1Lease;
 import java.time.Duration;
 import java.util.HashMap;
@@ -63,23 +62,7 @@ class ElectionNodesIT {
           () -> a.elector.owners().equals(own) && b.elector.owners().equals(own));
 
       // the genesis Lease gave the VIPs their first owners; the owners then write the VIP Leases
-      // in their own names and the genesis Lease is deleted
-      LabNamespace.await(
-          "every VIP Lease written, the genesis Lease deleted",
-          Duration.ofSeconds(30),
-          () -> {
-            List<V1Lease> now;
-            try {
-              now = ns.leases();
-            } catch (ApiException e) {
-              return false;
-            }
-            return now.stream()
-                        .filter(l -> VipAddress.fromLeaseName(l.getMetadata().getName()) != null)
-                        .count()
-                    == vips.size()
-                && now.stream().noneMatch(l -> Genesis.NAME.equals(l.getMetadata().getName()));
-          });
+      ns.awaitVipLeasesWritten(vips.size());
       assertEquals(own, ownership(two), "writing the VIP Leases moved nothing");
       List<V1Lease> leases = ns.leases();
       int vipLeases = 0;

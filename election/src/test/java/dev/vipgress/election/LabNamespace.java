@@ -37,6 +37,29 @@ final class LabNamespace implements AutoCloseable {
     return new CoordinationV1Api(client).listNamespacedLease(name).execute().getItems();
   }
 
+  /**
+   * Waits until {@code count} VIP Leases exist and the genesis Lease is gone: the owners the
+   * genesis Lease gave have written the VIP Leases in their names.
+   */
+  void awaitVipLeasesWritten(int count) throws InterruptedException {
+    await(
+        "every VIP Lease written, the genesis Lease deleted",
+        Duration.ofSeconds(30),
+        () -> {
+          List<V1Lease> now;
+          try {
+            now = leases();
+          } catch (ApiException e) {
+            return false;
+          }
+          return now.stream()
+                      .filter(l -> VipAddress.fromLeaseName(l.getMetadata().getName()) != null)
+                      .count()
+                  == count
+              && now.stream().noneMatch(l -> Genesis.NAME.equals(l.getMetadata().getName()));
+        });
+  }
+
   V1Lease lease(String leaseName) throws ApiException {
     return new CoordinationV1Api(client).readNamespacedLease(leaseName, name).execute();
   }

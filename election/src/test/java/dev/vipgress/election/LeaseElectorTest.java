@@ -159,6 +159,59 @@ class LeaseElectorTest {
   }
 
   @Test
+  void theLivenessLeaseOfANodeGoneForGoodIsDeletedOnceNothingReferencesIt() {
+    ElectionConfig cfg =
+        ElectionConfig.builder("vipgress").releasedLeaseGc(Duration.ofSeconds(5)).build();
+    cluster = new FakeCluster(cfg, 44);
+    FakeCluster c = cluster;
+    c.server.latencyMillis = 3;
+    Set<String> vips = FakeCluster.vips(60);
+    c.start("node1", vips);
+    c.start("node2", vips);
+    c.start("node3", vips);
+    c.sched.advanceUntil(() -> c.ownership().size() == 60, Duration.ofSeconds(5));
+    c.sched.advance(Duration.ofSeconds(10)); // every VIP Lease written
+    c.kill("node3");
+    for (int i = 0; i < 400; i++) {
+      c.sched.advanceMillis(100);
+      boolean referenced =
+          c.server.all().stream()
+              .anyMatch(
+                  l ->
+                      "node3".equals(Leases.holder(l))
+                          || String.valueOf(Leases.annotation(l, Leases.HANDOFF))
+                              .contains("node3="));
+      if (referenced) {
+        assertNotNull(c.server.lease("node-node3"), "still referenced at step " + i);
+      }
+    }
+    assertNull(c.server.lease("node-node3"), "deleted once nothing referenced it");
+    assertNotNull(c.server.lease("node-node1"));
+    assertNotNull(c.server.lease("node-node2"));
+    assertEquals(60, c.ownership().size());
+  }
+
+  @Test
+  void aNodeThatComesBackAfterItsLeaseWasCollectedStartsAfresh() {
+    ElectionConfig cfg =
+        ElectionConfig.builder("vipgress").releasedLeaseGc(Duration.ofSeconds(2)).build();
+    cluster = new FakeCluster(cfg, 45);
+    FakeCluster c = cluster;
+    Set<String> vips = FakeCluster.vips(10);
+    c.start("node1", vips);
+    Member b = c.start("node2", vips);
+    c.sched.advance(Duration.ofSeconds(5));
+    b.elector.close();
+    c.sched.advance(Duration.ofSeconds(20));
+    assertNull(c.server.lease("node-node2"));
+    Member b2 = c.start("node2", vips);
+    c.sched.advance(Duration.ofSeconds(3));
+    assertNotNull(c.server.lease("node-node2"));
+    assertEquals(2, b2.elector.metrics().liveNodes());
+    assertEquals(10, c.ownership().size());
+  }
+
+  @Test
   void threeNodesSpreadVipsAndAgreeOnOwners() {
     FakeCluster c = cluster(2);
     Set<String> vips = FakeCluster.vips(300);
