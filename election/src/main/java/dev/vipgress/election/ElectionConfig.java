@@ -30,6 +30,9 @@ import java.util.Objects;
  * @param apiConcurrency how many VIP Lease requests may be in flight at once (each uses a thread)
  * @param releasedLeaseGc a released VIP Lease that nobody took for this long is deleted
  * @param shutdownTimeout how long {@link LeaseElector#close()} waits for the release to be written
+ * @param rebalanceInterval opt-in rebalancing: zero (the default) never moves a VIP from a live
+ *     eligible owner; otherwise a node holding more than its share hands at most one VIP per
+ *     interval to an eligible node below its share (the first in the VIP's rendezvous order)
  */
 public record ElectionConfig(
     String namespace,
@@ -43,7 +46,8 @@ public record ElectionConfig(
     Duration apiTimeout,
     int apiConcurrency,
     Duration releasedLeaseGc,
-    Duration shutdownTimeout) {
+    Duration shutdownTimeout,
+    Duration rebalanceInterval) {
 
   public ElectionConfig {
     Objects.requireNonNull(namespace, "namespace");
@@ -60,6 +64,7 @@ public record ElectionConfig(
     positive("apiTimeout", apiTimeout);
     positive("releasedLeaseGc", releasedLeaseGc);
     notNegative("shutdownTimeout", shutdownTimeout);
+    notNegative("rebalanceInterval", rebalanceInterval);
     if (apiConcurrency < 1) {
       throw new IllegalArgumentException("apiConcurrency must be >= 1, got " + apiConcurrency);
     }
@@ -99,7 +104,8 @@ public record ElectionConfig(
         .apiTimeout(apiTimeout)
         .apiConcurrency(apiConcurrency)
         .releasedLeaseGc(releasedLeaseGc)
-        .shutdownTimeout(shutdownTimeout);
+        .shutdownTimeout(shutdownTimeout)
+        .rebalanceInterval(rebalanceInterval);
   }
 
   /** The owner's deadline after a renewal sent at local time {@code sentNanos}. */
@@ -135,6 +141,7 @@ public record ElectionConfig(
     private int apiConcurrency = 8;
     private Duration releasedLeaseGc = Duration.ofMinutes(1);
     private Duration shutdownTimeout = Duration.ofSeconds(2);
+    private Duration rebalanceInterval = Duration.ZERO;
 
     private Builder(String namespace) {
       this.namespace = namespace;
@@ -195,6 +202,11 @@ public record ElectionConfig(
       return this;
     }
 
+    public Builder rebalanceInterval(Duration v) {
+      rebalanceInterval = v;
+      return this;
+    }
+
     public ElectionConfig build() {
       return new ElectionConfig(
           namespace,
@@ -208,7 +220,8 @@ public record ElectionConfig(
           apiTimeout,
           apiConcurrency,
           releasedLeaseGc,
-          shutdownTimeout);
+          shutdownTimeout,
+          rebalanceInterval);
     }
   }
 }

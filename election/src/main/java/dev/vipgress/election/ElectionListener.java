@@ -57,6 +57,8 @@ public interface ElectionListener {
     /** Another node holds the VIP Lease (for example after it was deleted and re-created). */
     TAKEN,
     /** {@link LeaseElector#close()}. */
-    SHUTDOWN
+    SHUTDOWN,
+    /** Opt-in rebalancing handed the VIP to a node below its share. */
+    REBALANCED
   }
 }

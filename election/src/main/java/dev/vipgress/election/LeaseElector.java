@@ -169,6 +169,8 @@ public final class LeaseElector implements AutoCloseable {
   private boolean genesisCheckPosted;
   private boolean genesisWakePosted;
   private boolean nodeGcPosted;
+  private boolean rebalancePosted;
+  private final Map<String, Long> declined = new HashMap<>();
   private long candidacyChangedAt;
   private long genesisDueAt = Long.MIN_VALUE;
   private final Map<String, Peer> peers = new HashMap<>();
@@ -1014,7 +1016,7 @@ public final class LeaseElector implements AutoCloseable {
     Resolved r = resolve(v, b.holder(), b.incarnation(), now);
     HolderState hs = r.state();
     String holder = r.holder();
-    boolean want = candidacy.contains(v);
+    boolean want = wants(v, now);
 
     boolean mine = hs == HolderState.MINE && want && healthy && !closing && ownValid(now);
     if (l != null || b.virtual() || hs != HolderState.MINE) {
@@ -1229,6 +1231,8 @@ public final class LeaseElector implements AutoCloseable {
         why = LossReason.SHUTDOWN;
       } else if (!healthy) {
         why = LossReason.UNHEALTHY;
+      } else if (!want && candidacy.contains(v)) {
+        why = LossReason.REBALANCED;
       } else if (!want) {
         why = LossReason.CANDIDACY;
       } else if (hs == HolderState.MINE) {
@@ -1296,7 +1300,7 @@ public final class LeaseElector implements AutoCloseable {
       renewNow(); // the bulk release
     }
     for (String v : batch) {
-      if (!candidacy.contains(v) && !closing) {
+      if ((!candidacy.contains(v) || declined.containsKey(v)) && !closing) {
         evaluate(v); // the single release of a VIP that left the candidacy
       }
     }
@@ -1418,7 +1422,7 @@ public final class LeaseElector implements AutoCloseable {
     String holder = b.holder();
     Resolved resolved = resolve(v, holder, b.incarnation(), now);
     HolderState hs = resolved.state();
-    boolean want = candidacy.contains(v);
+    boolean want = wants(v, now);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
     if (hs == HolderState.MINE) {
       if (pendingLost.containsKey(v)) {
@@ -1648,6 +1652,93 @@ public final class LeaseElector implements AutoCloseable {
           error.getCode(),
           shortError(error));
       loop.schedule(this::fullPass, config.retryInterval().toNanos());
+    }
+  }
+
+  // ---- opt-in rebalancing ----
+
+  /** Whether this node competes for {@code v}: in the candidacy and not handed on just now. */
+  private boolean wants(String v, long now) {
+    if (!candidacy.contains(v)) {
+      return false;
+    }
+    Long until = declined.get(v);
+    if (until == null) {
+      return true;
+    }
+    if (until - now > 0) {
+      return false;
+    }
+    declined.remove(v);
+    return true;
+  }
+
+  private void scheduleRebalance() {
+    if (rebalancePosted || config.rebalanceInterval().isZero()) {
+      return;
+    }
+    rebalancePosted = true;
+    loop.schedule(
+        () -> {
+          rebalancePosted = false;
+          if (phase == Phase.CLOSED || closing) {
+            return;
+          }
+          rebalanceOne();
+          pump();
+          scheduleRebalance();
+        },
+        config.rebalanceInterval().toNanos());
+  }
+
+  /**
+   * If this node owns more than its share of the VIPs of the live eligible nodes, hands one VIP to
+   * the first node in its rendezvous order that competes for the same VIPs and owns less than its
+   * share: lost() here, then a release naming this node, which placement skips — the receiver is
+   * first in line and takes it at once. One VIP per interval; never while anything else is going on
+   * (a genesis Lease, writes in flight, our own renewals in trouble).
+   */
+  private void rebalanceOne() {
+    long now = loop.nanoTime();
+    if (phase != Phase.RUNNING
+        || !healthy
+        || !ownValid(now)
+        || !apiHealthy(now)
+        || genesisLease != null
+        || !inflight.isEmpty()
+        || !pendingLost.isEmpty()
+        || announced.isEmpty()) {
+      return;
+    }
+    Map<String, Integer> load = new HashMap<>();
+    load.put(node, 0);
+    List<String> peersAlike = new ArrayList<>();
+    for (Peer p : eligiblePeers) {
+      load.put(p.node, 0);
+      if (candidacyStamp.equals(p.candidacy())) {
+        peersAlike.add(p.node);
+      }
+    }
+    int total = 0;
+    for (Optional<String> o : reportedOwner.values()) {
+      if (o.isPresent() && load.containsKey(o.get())) {
+        load.merge(o.get(), 1, Integer::sum);
+        total++;
+      }
+    }
+    int floor = total / load.size();
+    int ceil = (total + load.size() - 1) / load.size();
+    if (load.get(node) <= ceil || peersAlike.isEmpty()) {
+      return;
+    }
+    for (String v : new java.util.TreeSet<>(announced.keySet())) {
+      String to = Placement.first(v, peersAlike);
+      if (load.get(to) < floor) {
+        declined.put(v, now + 2 * config.placementFallback().toNanos() + durationNanos);
+        log.info("vipRebalanced node={} vip={} to={} load={}", node, v, to, load);
+        evaluate(v); // lost() first; the release follows once the listener has it
+        return;
+      }
     }
   }
 
@@ -2068,6 +2159,7 @@ public final class LeaseElector implements AutoCloseable {
       everEligible.addAll(eligiblePeers.stream().map(p -> p.node).toList());
       loop.schedule(this::fullPass, config.startupGrace().toNanos());
       scheduleNodeGc();
+      scheduleRebalance();
     }
     if (recovered) {
       resyncAt = now;

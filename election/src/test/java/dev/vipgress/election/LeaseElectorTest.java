@@ -212,6 +212,29 @@ class LeaseElectorTest {
   }
 
   @Test
+  void optInRebalancingMovesOneVipPerIntervalUntilTheSharesAreEven() {
+    ElectionConfig cfg =
+        ElectionConfig.builder("vipgress").rebalanceInterval(Duration.ofSeconds(1)).build();
+    cluster = new FakeCluster(cfg, 46);
+    FakeCluster c = cluster;
+    Set<String> vips = FakeCluster.vips(40);
+    Member a = c.start("node1", vips);
+    c.sched.advance(Duration.ofSeconds(15)); // alone: it owns all, the VIP Leases are written
+    assertEquals(40, a.listener.ownedNow().size());
+    Member b = c.start("node2", vips);
+    c.sched.advance(Duration.ofMillis(5500));
+    int moved = b.listener.ownedNow().size();
+    assertTrue(moved >= 2 && moved <= 6, "one move per second, got " + moved);
+    c.sched.advance(Duration.ofSeconds(30));
+    assertEquals(40, c.ownership().size());
+    assertEquals(20, a.listener.ownedNow().size(), c.counts()::toString);
+    assertEquals(20, b.listener.ownedNow().size(), c.counts()::toString);
+    assertEquals(20, a.listener.count("lost", null), "each move is one lost() on the giver");
+    c.sched.advance(Duration.ofSeconds(10));
+    assertEquals(20, b.listener.ownedNow().size(), "balanced: nothing moves any more");
+  }
+
+  @Test
   void threeNodesSpreadVipsAndAgreeOnOwners() {
     FakeCluster c = cluster(2);
     Set<String> vips = FakeCluster.vips(300);

@@ -183,6 +183,7 @@ final class Speaker implements AutoCloseable {
             .leaseDuration(t.leaseDuration())
             .renewInterval(t.renewInterval())
             .retryInterval(t.retryInterval())
+            .rebalanceInterval(cfg.rebalanceInterval())
             .build();
     // The elector calls the reconciler; the reconciler drives the elector: tie the knot.
     ReconcilerProxy proxy = new ReconcilerProxy();

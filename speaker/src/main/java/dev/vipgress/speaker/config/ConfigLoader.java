@@ -32,6 +32,7 @@ import java.util.regex.Pattern;
  * httpPort: 9470
  * steering: auto | direct | vxlan     # how backends reach an owner; auto: VXLAN off-segment
  * vxlan: {vni: 30311, port: 4799, mtu: 1450}
+ * rebalance: off                     # or e.g. 30s: an over-share node hands one VIP per interval
  * </pre>
  */
 public final class ConfigLoader {
@@ -47,7 +48,8 @@ public final class ConfigLoader {
           "httpPort",
           "bgp",
           "steering",
-          "vxlan");
+          "vxlan",
+          "rebalance");
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
@@ -154,6 +156,7 @@ public final class ConfigLoader {
     }
 
     SpeakerConfig.Timing timing = timing(root.path("timing"), errors);
+    Duration rebalance = rebalance(root.path("rebalance"), errors);
 
     JsonNode garp = root.path("garp");
     int garpCount = garp.path("count").asInt(3);
@@ -182,7 +185,27 @@ public final class ConfigLoader {
         garpCount,
         garpInterval,
         httpPort,
-        steering);
+        steering,
+        rebalance);
+  }
+
+  /**
+   * {@code rebalance: off} (the default) or an interval of at least 1s: one VIP moved per interval.
+   */
+  private static Duration rebalance(JsonNode r, List<String> errors) {
+    // YAML 1.1 reads a bare off as the boolean false
+    if (r.isMissingNode()
+        || r.isNull()
+        || (r.isBoolean() && !r.asBoolean())
+        || (r.isTextual() && r.asText().equals("off"))) {
+      return Duration.ZERO;
+    }
+    Duration d = duration(r, "rebalance", Duration.ZERO, errors);
+    if (!d.isZero() && d.compareTo(Duration.ofSeconds(1)) < 0) {
+      errors.add("rebalance " + r.asText() + " must be off or an interval of at least 1s");
+      return Duration.ZERO;
+    }
+    return d;
   }
 
   private static SpeakerConfig.Steering steering(JsonNode root, List<String> errors) {

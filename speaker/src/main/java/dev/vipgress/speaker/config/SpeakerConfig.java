@@ -29,7 +29,8 @@ public record SpeakerConfig(
     int garpCount,
     Duration garpInterval,
     int httpPort,
-    Steering steering) {
+    Steering steering,
+    Duration rebalanceInterval) {
 
   public SpeakerConfig {
     interfaces = List.copyOf(interfaces);

@@ -44,6 +44,17 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void rebalancingIsOffUnlessAnIntervalIsGiven() throws Exception {
+    assertEquals(Duration.ZERO, ConfigLoader.defaults().rebalanceInterval());
+    assertEquals(Duration.ZERO, ConfigLoader.parse("rebalance: off", "t").rebalanceInterval());
+    assertEquals(
+        Duration.ofSeconds(30), ConfigLoader.parse("rebalance: 30s", "t").rebalanceInterval());
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigLoader.parse("rebalance: 100ms", "t"));
+    assertTrue(e.getMessage().contains("rebalance 100ms must be off"), e.getMessage());
+  }
+
+  @Test
   void reportsEveryErrorAtOnce() {
     ConfigException e =
         assertThrows(
