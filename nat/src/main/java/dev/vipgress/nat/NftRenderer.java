@@ -30,7 +30,11 @@ import java.util.TreeSet;
  *       a CNI masquerade can rewrite them to the node IP.
  *   <li>{@code egress_snat} (nat, srcnat - 10): backend pod → VIP.
  *   <li>{@code postrouting} (filter, srcnat + 10): drops packets SNATed to a VIP past its deadline
- *       and backend packets about to leave with the pod IP (fail closed).
+ *       and backend packets about to leave with the pod IP (fail closed); and packets of pods of
+ *       other nodes (cluster source, arriving through an uplink or the tunnel) that would leave for
+ *       outside the cluster unchanged — what another node steers here before this node SNATs it (a
+ *       takeover in progress) or after it stopped (a release it has not heard of) is dropped, never
+ *       forwarded with the pod IP.
  *   <li>{@code forward} (filter): clamps the MSS of TCP handshakes of local pods steered through
  *       the VXLAN tunnel (both the pod's SYN and the SYN-ACK to it: the pod's segments must fit the
  *       tunnel's MTU even where ICMP "fragmentation needed" never reaches it); drops packets of
@@ -40,7 +44,7 @@ import java.util.TreeSet;
  */
 public final class NftRenderer {
   /** Bump when the structure changes. */
-  static final String VERSION = "vipgress-nat/3";
+  static final String VERSION = "vipgress-nat/4";
 
   private final NatConfig config;
 
@@ -272,6 +276,21 @@ public final class NftRenderer {
                 + s
                 + " drop",
             "fail closed: backends released here, not yet steered away by their node");
+        rule(
+            l,
+            "postrouting",
+            "ct direction original iifname "
+                + uplinks
+                + " "
+                + p
+                + " saddr @cluster"
+                + s
+                + " "
+                + p
+                + " daddr != @cluster"
+                + s
+                + " drop",
+            "fail closed: a pod of another node never leaves here with its own IP");
       }
     }
     return l;

@@ -84,6 +84,19 @@ class NatDatapathIT {
   }
 
   @Test
+  void whatIsSteeredToANodeThatDoesNotSnatItIsDroppedNotLeakedWithThePodIp() {
+    // A takeover race: node2 already steers its backend to node1 (it learnt the new owner first),
+    // node1 has not installed the VIP's SNAT yet. node1 must drop, not forward with the pod IP.
+    nl.agent("node1", "node3", LAYOUT);
+    nl.agent("node2", "node1", LAYOUT);
+    nl.announce("node1", true);
+    assertNull(nl.seenBy("node2-p1", false), "steered to a non-owner: dropped, never leaked");
+    assertNull(nl.seenBy("node2-p1", true), "IPv6: dropped, never leaked");
+    // node1's own non-backend traffic and the cluster's are untouched
+    assertEquals(nl.slotIp("node1-p2", false), nl.seenBy("node1-p2", false));
+  }
+
+  @Test
   void steeredBackendBeatsACniMasquerade() {
     nl.masquerade("node3", "10.244.3.0/24");
     nl.agent("node1", "node1", LAYOUT);

@@ -80,7 +80,7 @@ class NftBackendTest {
   void startRebuildsAnOldStructureCarryingElementsOver() throws Exception {
     fake.listing =
         FakeRunner.resource("listing.json")
-            .replace("fence; vipgress-nat/3", "fence; vipgress-nat/0");
+            .replace("fence; " + NftRenderer.VERSION, "fence; vipgress-nat/0");
     backend().start();
     String script = fake.nftScripts();
     assertTrue(script.startsWith("delete table inet vipgress\nadd table inet vipgress\n"), script);
