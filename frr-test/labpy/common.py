@@ -148,24 +148,21 @@ def hosts(n):
 
 
 def slots(n):
+    def slot(node, p, j):
+        """Pod slot j of a node whose pod subnet is 10.244.p.0/24 (fd76:244:p::/64)."""
+        return {
+            "netns": "vg-%s-p%d" % (node, j), "node": node, "iface": "eth0",
+            "ipv4": "10.244.%d.%d" % (p, 1 + j), "ipv6": "fd76:244:%d::%d" % (p, 1 + j),
+            "mac": "02:76:67:01:%02x:%02x" % (p, j),
+            "gateway4": "10.244.%d.1" % p, "gateway6": "fd76:244:%d::1" % p,
+        }
     s = {}
     for i in range(1, n + 1):
         for j in range(1, SLOTS_PER_NODE + 1):
-            s[slot_name(i, j)] = {
-                "netns": "vg-node%d-p%d" % (i, j), "node": node_name(i), "iface": "eth0",
-                "ipv4": "10.244.%d.%d" % (i, 1 + j), "ipv6": "fd76:244:%d::%d" % (i, 1 + j),
-                "mac": "02:76:67:01:%02x:%02x" % (i, j),
-                "gateway4": "10.244.%d.1" % i, "gateway6": "fd76:244:%d::1" % i,
-            }
+            s[slot_name(i, j)] = slot(node_name(i), i, j)
     for k in range(1, FAR_NODES + 1):
-        p = FAR_POD_BASE + k
         for j in range(1, SLOTS_PER_NODE + 1):
-            s[far_slot_name(k, j)] = {
-                "netns": "vg-far%d-p%d" % (k, j), "node": far_name(k), "iface": "eth0",
-                "ipv4": "10.244.%d.%d" % (p, 1 + j), "ipv6": "fd76:244:%d::%d" % (p, 1 + j),
-                "mac": "02:76:67:01:%02x:%02x" % (p, j),
-                "gateway4": "10.244.%d.1" % p, "gateway6": "fd76:244:%d::1" % p,
-            }
+            s[far_slot_name(k, j)] = slot(far_name(k), FAR_POD_BASE + k, j)
     return s
 
 

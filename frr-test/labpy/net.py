@@ -197,59 +197,41 @@ def up(st, n):
     batch("vg-ext", lan_addr(H["ext"]) + default_routes(H["ext"]) + pod_routes())
     batch("vg-ext2", lan_addr(H["ext2"]) + default_routes(H["ext2"]))
 
+    def pod_bridge(h, index, slot_names, routes):
+        """A node's pod bridge cbr0 with its slots' veths, then the node's routes."""
+        ns = h["netns"]
+        nl = links(ns)
+        cmds = lan_addr(h)
+        if "cbr0" not in nl:
+            cmds.append("link add cbr0 address 02:76:67:02:%02x:01 type bridge stp_state 0 forward_delay 0 "
+                        "mcast_snooping 0" % index)
+        cmds += ["addr replace %s/24 dev cbr0" % h["podGateway4"],
+                 "addr replace %s/64 dev cbr0 nodad" % h["podGateway6"], "link set cbr0 up"]
+        for j, name in enumerate(slot_names, 1):
+            s = S[name]
+            port = "p%d" % j
+            if port not in nl:
+                cmds.append("link add %s type veth peer name eth0 address %s netns %s" % (port, s["mac"], s["netns"]))
+            cmds.append("link set %s master cbr0 up" % port)
+        batch(ns, cmds + routes)
+        for name in slot_names:
+            s = S[name]
+            batch(s["netns"], [
+                "addr replace %s/24 dev eth0" % s["ipv4"], "addr replace %s/64 dev eth0 nodad" % s["ipv6"],
+                "link set eth0 up", "link set lo up",
+                "route replace default via %s" % s["gateway4"], "route replace default via %s" % s["gateway6"],
+            ])
+
     for i in range(1, n + 1):
         h = H[common.node_name(i)]
-        ns = h["netns"]
-        nl = links(ns)
-        cmds = lan_addr(h)
-        if "cbr0" not in nl:
-            cmds.append("link add cbr0 address 02:76:67:02:%02x:01 type bridge stp_state 0 forward_delay 0 "
-                        "mcast_snooping 0" % i)
-        cmds += ["addr replace %s/24 dev cbr0" % h["podGateway4"],
-                 "addr replace %s/64 dev cbr0 nodad" % h["podGateway6"], "link set cbr0 up"]
-        for j in range(1, common.SLOTS_PER_NODE + 1):
-            s = S[common.slot_name(i, j)]
-            port = "p%d" % j
-            if port not in nl:
-                cmds.append("link add %s type veth peer name eth0 address %s netns %s" % (port, s["mac"], s["netns"]))
-            cmds.append("link set %s master cbr0 up" % port)
-        cmds += default_routes(h) + pod_routes(exclude=i)
-        batch(ns, cmds)
-        for j in range(1, common.SLOTS_PER_NODE + 1):
-            s = S[common.slot_name(i, j)]
-            batch(s["netns"], [
-                "addr replace %s/24 dev eth0" % s["ipv4"], "addr replace %s/64 dev eth0 nodad" % s["ipv6"],
-                "link set eth0 up", "link set lo up",
-                "route replace default via %s" % s["gateway4"], "route replace default via %s" % s["gateway6"],
-            ])
-
+        pod_bridge(h, i, [common.slot_name(i, j) for j in range(1, common.SLOTS_PER_NODE + 1)],
+                   default_routes(h) + pod_routes(exclude=i))
 
     for k in range(1, common.FAR_NODES + 1):
-        name = common.far_name(k)
-        h = H[name]
-        ns = h["netns"]
-        nl = links(ns)
-        cmds = lan_addr(h)
-        if "cbr0" not in nl:
-            cmds.append("link add cbr0 address 02:76:67:02:%02x:01 type bridge stp_state 0 forward_delay 0 "
-                        "mcast_snooping 0" % (common.FAR_POD_BASE + k))
-        cmds += ["addr replace %s/24 dev cbr0" % h["podGateway4"],
-                 "addr replace %s/64 dev cbr0 nodad" % h["podGateway6"], "link set cbr0 up"]
-        for j in range(1, common.SLOTS_PER_NODE + 1):
-            s = S[common.far_slot_name(k, j)]
-            port = "p%d" % j
-            if port not in nl:
-                cmds.append("link add %s type veth peer name eth0 address %s netns %s" % (port, s["mac"], s["netns"]))
-            cmds.append("link set %s master cbr0 up" % port)
-        cmds += default_routes(h)
-        batch(ns, cmds)
-        for j in range(1, common.SLOTS_PER_NODE + 1):
-            s = S[common.far_slot_name(k, j)]
-            batch(s["netns"], [
-                "addr replace %s/24 dev eth0" % s["ipv4"], "addr replace %s/64 dev eth0 nodad" % s["ipv6"],
-                "link set eth0 up", "link set lo up",
-                "route replace default via %s" % s["gateway4"], "route replace default via %s" % s["gateway6"],
-            ])
+        h = H[common.far_name(k)]
+        pod_bridge(h, common.FAR_POD_BASE + k,
+                   [common.far_slot_name(k, j) for j in range(1, common.SLOTS_PER_NODE + 1)],
+                   default_routes(h))
 
 
 def check(n):

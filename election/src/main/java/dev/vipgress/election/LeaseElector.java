@@ -984,7 +984,6 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  /** Level-triggered: from what is known now, report ownership of {@code v} and queue writes. */
   /**
    * The holder a VIP's state starts from: its Lease; else the tombstone of its deleted Lease; else
    * the genesis Lease covering it (a virtual Lease); else nobody.
@@ -1009,6 +1008,7 @@ public final class LeaseElector implements AutoCloseable {
     return genesis != null && genesis.covers(v);
   }
 
+  /** Level-triggered: from what is known now, report ownership of {@code v} and queue writes. */
   private void evaluate(String v) {
     long now = loop.nanoTime();
     Basis b = basis(v);
@@ -1045,8 +1045,8 @@ public final class LeaseElector implements AutoCloseable {
       case MINE -> {
         freeSince.remove(v);
         if (b.virtual() && want) {
-          adopt(
-              v); // given by the genesis Lease: write the VIP Lease in our name, in the background
+          // given by the genesis Lease: write the VIP Lease in our name, in the background
+          adopt(v);
         } else if (l == null || !want) {
           enqueue(Key.vip(v), true); // re-create a deleted Lease, or release
         } else if (!r.direct()) {

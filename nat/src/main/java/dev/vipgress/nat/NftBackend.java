@@ -490,31 +490,23 @@ public final class NftBackend implements AutoCloseable {
   }
 
   private void bridgeBatch(List<String> lines) {
-    if (lines.isEmpty()) {
-      return;
-    }
-    Result r =
-        runner.run(
-            List.of(config.bridge(), "-batch", "-"),
-            String.join("\n", lines) + "\n",
-            config.commandTimeout());
-    if (!r.ok()) {
-      throw new NatException("bridge -batch failed: " + r.stderr().strip() + " in " + lines);
-    }
+    batch(config.bridge(), lines, "bridge -batch (FDB)");
   }
 
   private void neighBatch(List<String> lines) {
+    batch(config.ip(), lines, "ip -batch (neighbours)");
+  }
+
+  /** Runs {@code tool -batch -} over {@code lines}; nothing if there are none. */
+  private void batch(String tool, List<String> lines, String what) {
     if (lines.isEmpty()) {
       return;
     }
     Result r =
         runner.run(
-            List.of(config.ip(), "-batch", "-"),
-            String.join("\n", lines) + "\n",
-            config.commandTimeout());
+            List.of(tool, "-batch", "-"), String.join("\n", lines) + "\n", config.commandTimeout());
     if (!r.ok()) {
-      throw new NatException(
-          "ip -batch (neighbours) failed: " + r.stderr().strip() + " in " + lines);
+      throw new NatException(what + " failed: " + r.stderr().strip() + " in " + lines);
     }
   }
 
