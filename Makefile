@@ -32,7 +32,7 @@ unit: jdk
 # Every test: unit tests, then the lab *ITs against one shared lab that is torn down at the end.
 test: deps
 	@set -e; rc=0; \
-	if [ "$$(id -u)" = 0 ]; then $(LAB) up; fi; \
+	if [ "$$(id -u)" = 0 ]; then $(LAB) down; $(LAB) up; fi; \
 	$(MVN) verify || rc=$$?; \
 	if [ "$$(id -u)" = 0 ]; then $(LAB) down || rc=$$?; fi; \
 	exit $$rc

@@ -24,8 +24,6 @@ import java.util.Objects;
  * @param conntrackCleanup delete stale conntrack entries on ownership changes; off only to
  *     demonstrate why it is needed
  * @param fenceMargin the kernel forgets an owned VIP this long before its deadline
- * @param releaseHold how long a node keeps dropping (instead of forwarding with the pod IP) packets
- *     of backends it no longer SNATs, while their nodes have not yet steered them to the new owner
  * @param resyncInterval re-read the whole kernel state at least this often (otherwise diffs are
  *     against the state the last successful transaction produced)
  * @param sysctlRoot where sysctls live ({@code /proc/sys}); tests point it elsewhere
@@ -63,7 +61,6 @@ public record NatConfig(
     boolean guard,
     boolean conntrackCleanup,
     Duration fenceMargin,
-    Duration releaseHold,
     Duration resyncInterval,
     Path sysctlRoot,
     boolean manageSysctls,
@@ -177,7 +174,6 @@ public record NatConfig(
     b.guard = guard;
     b.conntrackCleanup = conntrackCleanup;
     b.fenceMargin = fenceMargin;
-    b.releaseHold = releaseHold;
     b.resyncInterval = resyncInterval;
     b.sysctlRoot = sysctlRoot;
     b.manageSysctls = manageSysctls;
@@ -219,7 +215,6 @@ public record NatConfig(
     private boolean guard = true;
     private boolean conntrackCleanup = true;
     private Duration fenceMargin = Duration.ofMillis(50);
-    private Duration releaseHold = Duration.ofSeconds(60);
     private Duration resyncInterval = Duration.ofSeconds(60);
     private Path sysctlRoot = Path.of("/proc/sys");
     private boolean manageSysctls = true;
@@ -283,11 +278,6 @@ public record NatConfig(
 
     public Builder fenceMargin(Duration v) {
       fenceMargin = v;
-      return this;
-    }
-
-    public Builder releaseHold(Duration v) {
-      releaseHold = v;
       return this;
     }
 
@@ -374,7 +364,6 @@ public record NatConfig(
           guard,
           conntrackCleanup,
           fenceMargin,
-          releaseHold,
           resyncInterval,
           sysctlRoot,
           manageSysctls,

@@ -200,7 +200,7 @@ public final class NftBackend implements AutoCloseable {
     }
     listing =
         new NftListing(
-            want.withAlive(alive(heartbeat)).withHeld(NftRenderer.heldAfter(from, want)),
+            want.withAlive(alive(heartbeat)),
             listing.sets().isEmpty() || rebuild ? allNames() : listing.sets(),
             renderer.ruleCounts(),
             Set.of("fence; " + renderer.fingerprint()));
@@ -605,7 +605,7 @@ public final class NftBackend implements AutoCloseable {
 
   private static Set<String> allNames() {
     Set<String> s = new HashSet<>(TableState.TRACKED);
-    s.addAll(List.of("alive", "held4", "held6"));
+    s.add("alive");
     return s;
   }
 

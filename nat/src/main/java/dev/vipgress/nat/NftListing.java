@@ -34,7 +34,7 @@ public record NftListing(
         return false;
       }
     }
-    if (!sets.containsAll(List.of("alive", "held4", "held6"))) {
+    if (!sets.contains("alive")) {
       return false;
     }
     return ruleCounts.equals(renderer.ruleCounts())
@@ -51,7 +51,6 @@ public record NftListing(
     boolean present = false;
     SortedMap<String, SortedMap<String, String>> elements = new TreeMap<>();
     Set<String> alive = new TreeSet<>();
-    Set<String> held = new TreeSet<>();
     Set<String> sets = new HashSet<>();
     Map<String, Integer> rules = new TreeMap<>();
     Set<String> comments = new HashSet<>();
@@ -78,8 +77,6 @@ public record NftListing(
         }
         if (name.equals("alive")) {
           alive.addAll(els.keySet());
-        } else if (name.startsWith("held")) {
-          held.addAll(els.keySet());
         } else if (TableState.TRACKED.contains(name)) {
           elements.put(name, els);
         }
@@ -97,7 +94,7 @@ public record NftListing(
     if (!present) {
       return absent();
     }
-    return new NftListing(new TableState(true, elements, alive, held), sets, rules, comments);
+    return new NftListing(new TableState(true, elements, alive), sets, rules, comments);
   }
 
   /** nft's text spelling of one element key in JSON form. */

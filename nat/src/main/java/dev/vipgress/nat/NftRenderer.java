@@ -37,14 +37,12 @@ import java.util.TreeSet;
  *       forwarded with the pod IP.
  *   <li>{@code forward} (filter): clamps the MSS of TCP handshakes of local pods steered through
  *       the VXLAN tunnel (both the pod's SYN and the SYN-ACK to it: the pod's segments must fit the
- *       tunnel's MTU even where ICMP "fragmentation needed" never reaches it); drops packets of
- *       backends this node released that their node still sends here (through an uplink or the
- *       tunnel; it has not yet learnt the new owner), instead of forwarding them with the pod IP.
+ *       tunnel's MTU even where ICMP "fragmentation needed" never reaches it).
  * </ul>
  */
 public final class NftRenderer {
   /** Bump when the structure changes. */
-  static final String VERSION = "vipgress-nat/4";
+  static final String VERSION = "vipgress-nat/5";
 
   private final NatConfig config;
 
@@ -86,7 +84,6 @@ public final class NftRenderer {
       l.add("add set " + t + " cluster" + s + " { type " + ty + "; flags interval; }");
       l.add("add set " + t + " vips" + s + " { type " + ty + "; }");
       l.add("add set " + t + " owned" + s + " { type " + ty + "; }");
-      l.add("add set " + t + " held" + s + " { type " + ty + "; flags timeout; }");
       l.add("add map " + t + " snat" + s + " { type " + ty + " : " + ty + "; }");
       l.add(
           "add map "
@@ -263,21 +260,6 @@ public final class NftRenderer {
         String s = f.suffix;
         rule(
             l,
-            "forward",
-            "iifname "
-                + uplinks
-                + " "
-                + p
-                + " saddr @held"
-                + s
-                + " "
-                + p
-                + " daddr != @cluster"
-                + s
-                + " drop",
-            "fail closed: backends released here, not yet steered away by their node");
-        rule(
-            l,
             "postrouting",
             "ct direction original iifname "
                 + uplinks
@@ -324,7 +306,7 @@ public final class NftRenderer {
   }
 
   /**
-   * The element changes from {@code current} to {@code desired}, the held pods, and the heartbeat.
+   * The element changes from {@code current} to {@code desired}, and the heartbeat.
    *
    * @param heartbeatMs how long the owned VIPs stay live without another transaction; {@code <= 0}
    *     leaves the heartbeat absent (every VIP in {@code vipsN} fenced)
@@ -343,7 +325,6 @@ public final class NftRenderer {
     for (int i = 0; i < TableState.TRACKED.size(); i++) {
       chunked(l, "add element " + t() + " " + TableState.TRACKED.get(i), adds.get(i));
     }
-    l.addAll(held(current, desired));
     l.addAll(heartbeat(heartbeatMs));
     return l;
   }
@@ -402,92 +383,6 @@ public final class NftRenderer {
       }
     }
     return l;
-  }
-
-  /**
-   * Backends this node stops SNATing without steering them: until their own node steers them to the
-   * new owner, their forwarded packets are dropped here rather than sent with the pod IP.
-   */
-  List<String> held(TableState current, TableState desired) {
-    List<String> l = new ArrayList<>();
-    for (Family f : Family.values()) {
-      Set<String> gone = heldGone(current, desired, f);
-      Set<String> back = heldBack(current, desired, f);
-      // a pod SNATed here again leaves the hold (add first: delete of a missing element fails)
-      List<String> backList = new ArrayList<>(back);
-      chunked(l, "add element " + t() + " held" + f.suffix, backList);
-      chunked(l, "delete element " + t() + " held" + f.suffix, backList);
-      List<String> items = new ArrayList<>();
-      for (String p : gone) {
-        items.add(p + " timeout " + config.releaseHold().toMillis() + "ms");
-      }
-      chunked(l, "add element " + t() + " held" + f.suffix, items);
-    }
-    return l;
-  }
-
-  /** Pods this transaction stops SNATing without steering them. */
-  static Set<String> heldGone(TableState current, TableState desired, Family f) {
-    Set<String> gone = new TreeSet<>();
-    Map<String, String> was = current.get("snat" + f.suffix);
-    Map<String, String> now = desired.get("snat" + f.suffix);
-    Map<String, String> steer = desired.get("steer" + f.suffix);
-    Set<String> nowScoped = scopedPods(desired, "snat" + f.suffix);
-    Set<String> steerScoped = scopedPods(desired, "steer" + f.suffix);
-    Set<String> candidates = scopedPods(current, "snat" + f.suffix);
-    if (!was.equals(now)) {
-      for (String p : was.keySet()) {
-        if (!now.containsKey(p)) {
-          candidates.add(p);
-        }
-      }
-    }
-    for (String p : candidates) {
-      if (!now.containsKey(p)
-          && !nowScoped.contains(p)
-          && !steer.containsKey(p)
-          && !steerScoped.contains(p)) {
-        gone.add(p);
-      }
-    }
-    return gone;
-  }
-
-  private static Set<String> scopedPods(TableState t, String map) {
-    Set<String> s = new TreeSet<>();
-    for (String k : t.get(map + "s").keySet()) {
-      s.add(k.substring(0, k.indexOf(' ')));
-    }
-    return s;
-  }
-
-  /** Held pods this transaction SNATs or steers again. */
-  static Set<String> heldBack(TableState current, TableState desired, Family f) {
-    Set<String> back = new TreeSet<>();
-    if (current.held().isEmpty()) {
-      return back;
-    }
-    Set<String> scoped = scopedPods(desired, "snat" + f.suffix);
-    scoped.addAll(scopedPods(desired, "steer" + f.suffix));
-    for (String p : current.held()) {
-      if (Family.of(Addresses.parse(p)) == f
-          && (desired.get("snat" + f.suffix).containsKey(p)
-              || desired.get("steer" + f.suffix).containsKey(p)
-              || scoped.contains(p))) {
-        back.add(p);
-      }
-    }
-    return back;
-  }
-
-  /** The held pods after a transaction from {@code current} to {@code desired}. */
-  static Set<String> heldAfter(TableState current, TableState desired) {
-    Set<String> h = new TreeSet<>(current.held());
-    for (Family f : Family.values()) {
-      h.removeAll(heldBack(current, desired, f));
-      h.addAll(heldGone(current, desired, f));
-    }
-    return h;
   }
 
   /** The pod addresses in a map and its scoped twin. */

@@ -17,13 +17,9 @@ import java.util.TreeSet;
  * @param elements set or map name → key → value
  * @param alive the families whose heartbeat element is in the {@code alive} set ({@code ipv4},
  *     {@code ipv6}; it may have expired since)
- * @param held pods in the {@code held4}/{@code held6} sets (released backends; may have expired)
  */
 public record TableState(
-    boolean present,
-    SortedMap<String, SortedMap<String, String>> elements,
-    Set<String> alive,
-    Set<String> held) {
+    boolean present, SortedMap<String, SortedMap<String, String>> elements, Set<String> alive) {
 
   /** The sets and maps whose elements {@link TableState} tracks, in render order. */
   static final java.util.List<String> TRACKED =
@@ -58,11 +54,10 @@ public record TableState(
     }
     elements = Collections.unmodifiableSortedMap(wrapped);
     alive = Collections.unmodifiableSet(new TreeSet<>(alive));
-    held = Collections.unmodifiableSet(new TreeSet<>(held));
   }
 
   public TableState(boolean present, SortedMap<String, SortedMap<String, String>> elements) {
-    this(present, elements, Set.of(), Set.of());
+    this(present, elements, Set.of());
   }
 
   public static TableState absent() {
@@ -84,7 +79,7 @@ public record TableState(
 
   /** A copy with a different heartbeat. */
   TableState withAlive(Set<String> a) {
-    return new TableState(present, elements, a, held);
+    return new TableState(present, elements, a);
   }
 
   /** A copy whose {@code owned4}/{@code owned6} sets hold exactly {@code live}. */
@@ -97,7 +92,7 @@ public record TableState(
     }
     e.put("owned4", o4);
     e.put("owned6", o6);
-    return new TableState(present, e, alive, held);
+    return new TableState(present, e, alive);
   }
 
   /** The VIPs of both {@code vips} sets. */
@@ -105,10 +100,5 @@ public record TableState(
     Set<String> s = new TreeSet<>(elements.get("vips4").keySet());
     s.addAll(elements.get("vips6").keySet());
     return s;
-  }
-
-  /** A copy with different held pods. */
-  TableState withHeld(Set<String> h) {
-    return new TableState(present, elements, alive, h);
   }
 }

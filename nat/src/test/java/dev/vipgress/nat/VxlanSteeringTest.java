@@ -150,7 +150,7 @@ class VxlanSteeringTest {
     assertTrue(s.stream().anyMatch(l -> l.contains("ip6 saddr @tunnel6") && l.contains("1390")));
     assertTrue(
         s.stream()
-            .anyMatch(l -> l.contains("iifname { \"eth0\", \"vipgress-vx\" } ip saddr @held4")));
+            .anyMatch(l -> l.contains("iifname { \"eth0\", \"vipgress-vx\" } ip saddr @cluster4")));
   }
 
   @Test
