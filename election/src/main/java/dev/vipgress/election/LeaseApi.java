@@ -9,7 +9,7 @@ import io.kubernetes.client.openapi.models.V1Lease;
  * fails with 409 instead of being overwritten. Failures are {@link ApiException}s: 409 conflict or
  * already exists, 404 not found, 0 for transport errors.
  */
-interface LeaseApi {
+public interface LeaseApi {
 
   V1Lease get(String name) throws ApiException;
 

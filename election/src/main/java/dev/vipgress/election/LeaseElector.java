@@ -86,8 +86,11 @@ import org.slf4j.MDC;
 public final class LeaseElector implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LeaseElector.class);
 
-  /** What the elector runs on. The public constructor wires real ones; tests pass fakes. */
-  record Wiring(
+  /**
+   * What the elector runs on. The public constructor wires real ones; tests and the deterministic
+   * simulator pass fakes (one simulated clock and scheduler for every part).
+   */
+  public record Wiring(
       LeaseApi api,
       LeaseWatch watch,
       Scheduler loop,
@@ -254,7 +257,9 @@ public final class LeaseElector implements AutoCloseable {
     this(config, nodeName, listener, realWiring(config, client, nodeName));
   }
 
-  LeaseElector(ElectionConfig config, String nodeName, ElectionListener listener, Wiring wiring) {
+  /** An elector on explicit wiring (tests and the simulator). */
+  public LeaseElector(
+      ElectionConfig config, String nodeName, ElectionListener listener, Wiring wiring) {
     this.config = Objects.requireNonNull(config, "config");
     this.node = Objects.requireNonNull(nodeName, "nodeName");
     if (nodeName.isEmpty()) {

@@ -8,7 +8,7 @@ import java.util.List;
  * app.kubernetes.io/managed-by=vipgress}). After every (re)list it hands over the full list; then
  * every change, in the order the API server committed them.
  */
-interface LeaseWatch extends AutoCloseable {
+public interface LeaseWatch extends AutoCloseable {
 
   /** Receives what the watch sees; called from the watch's own thread. */
   interface Sink {

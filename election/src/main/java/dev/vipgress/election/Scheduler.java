@@ -11,7 +11,7 @@ import java.util.concurrent.Executor;
  * ones that are already queued: a backlog of watch events during a bulk change must not delay the
  * one write that keeps this node's VIPs.
  */
-interface Scheduler extends Executor {
+public interface Scheduler extends Executor {
 
   /** Monotonic time in nanoseconds, in the same base as {@link System#nanoTime()}. */
   long nanoTime();
