@@ -2,6 +2,8 @@ package dev.vipgress.election;
 
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * What a {@link LeaseElector} tells the daemon. All methods are called on one event thread of the
@@ -41,6 +43,21 @@ public interface ElectionListener {
 
   /** The owner of {@code vip} as this node sees it changed; empty while nobody owns it. */
   void ownerChanged(String vip, Optional<String> node);
+
+  /**
+   * This node no longer owns any of {@code vips}, for one reason. The returned stage completes once
+   * the node has actually stopped announcing and SNATing to every one of them; the elector writes a
+   * release that lets a peer take them over only after it completed (the {@code lost()} barrier).
+   * Called on the events thread; must not block. The default calls {@link #lost(String,
+   * LossReason)} for each and completes at once (for listeners whose {@code lost} acts
+   * synchronously).
+   */
+  default CompletionStage<Void> lostAll(Set<String> vips, LossReason reason) {
+    for (String vip : vips) {
+      lost(vip, reason);
+    }
+    return CompletableFuture.completedFuture(null);
+  }
 
   /** Why a VIP was lost; also the label of the loss counter. */
   enum LossReason {

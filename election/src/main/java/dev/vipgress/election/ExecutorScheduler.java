@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * The real {@link Scheduler}: one platform thread and {@link System#nanoTime()}, with two queues so
  * that priority tasks overtake a backlog of ordinary ones.
  */
-final class ExecutorScheduler implements Scheduler, AutoCloseable {
+public final class ExecutorScheduler implements Scheduler, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ExecutorScheduler.class);
 
   private record Timer(long at, long seq, Runnable task, boolean priority) {}
@@ -29,7 +29,8 @@ final class ExecutorScheduler implements Scheduler, AutoCloseable {
   private long seq;
   private boolean closed;
 
-  ExecutorScheduler(String name) {
+  /** Starts the loop thread {@code name} (a daemon thread). */
+  public ExecutorScheduler(String name) {
     thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
     thread.start();
   }
