@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -23,6 +24,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -68,8 +70,11 @@ import org.slf4j.MDC;
  *       and then waited {@code leaseDuration}, so it lands strictly after the deadline. Clocks are
  *       never compared across machines.
  *   <li><b>Graceful paths.</b> Shutdown and loss of health write a new incarnation (and
- *       not-eligible) on the liveness Lease: one write frees all VIPs and peers take them at once,
- *       after {@link ElectionListener#lost} has returned for each.
+ *       not-eligible) on the liveness Lease: one write frees all VIPs and peers take them at once.
+ *       That write, and any single release, waits for the listener: the stage {@link
+ *       ElectionListener#lostAll} returned must complete first (the datapath really stopped), or
+ *       the fencing deadline last given for those VIPs must pass (then the datapath's own fencing
+ *       has stopped them, and peers could fence this node anyway).
  *   <li><b>API server unreachable.</b> Renewals fail, the deadline passes, VIPs are lost locally.
  *       Peers cannot fence either. When renewals succeed again the node resumes the VIPs its Leases
  *       still hold; peers restart their lapse clocks whenever their own API access recovers and
@@ -184,8 +189,15 @@ public final class LeaseElector implements AutoCloseable {
   private final Map<String, Long> announced = new HashMap<>();
   private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
   private final Map<String, Integer> pendingLost = new HashMap<>();
-  private List<String> lostSinceBarrier = new ArrayList<>();
-  private boolean barrierPosted;
+
+  /** Losses reported but not yet handed to the listener, by reason (one lostAll per reason). */
+  private final Map<LossReason, LossBatch> lostSinceFlush = new EnumMap<>(LossReason.class);
+
+  private boolean flushPosted;
+
+  /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
+  private final List<Runnable> heldBehindLosses = new ArrayList<>();
+
   private final ArrayDeque<Key> urgent = new ArrayDeque<>();
   private final ArrayDeque<Key> normal = new ArrayDeque<>();
   private final ArrayDeque<Key> adoptions = new ArrayDeque<>();
@@ -1218,7 +1230,8 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void report(String v, boolean mine, HolderState hs, boolean want, long now) {
-    boolean was = announced.containsKey(v);
+    Long lastDeadline = announced.get(v);
+    boolean was = lastDeadline != null;
     if (mine && !was) {
       long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
       announced.put(v, deadline);
@@ -1250,11 +1263,10 @@ public final class LeaseElector implements AutoCloseable {
       metrics.losses.get(why).incrementAndGet();
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
       pendingLost.merge(v, 1, Integer::sum);
-      emit(() -> listener.lost(v, why));
-      lostSinceBarrier.add(v);
-      if (!barrierPosted) {
-        barrierPosted = true;
-        loop.execute(this::postLostBarrier); // after this task: one barrier for the whole batch
+      lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
+      if (!flushPosted) {
+        flushPosted = true;
+        loop.execute(this::flushLosses); // after this task: one lostAll for the whole batch
       }
     } else if (mine && frozenDeadlines.containsKey(v)) {
       deadlineView.put(v, frozenDeadlines.get(v));
@@ -1284,27 +1296,94 @@ public final class LeaseElector implements AutoCloseable {
       ownerView.remove(v);
     }
     log.debug("ownerChanged node={} vip={} owner={}", node, v, owner.orElse("-"));
-    emit(() -> listener.ownerChanged(v, owner));
+    emitOwnerChange(() -> listener.ownerChanged(v, owner));
   }
 
-  /** Once the event thread has delivered every lost() so far, the releases may be written. */
-  private void postLostBarrier() {
-    barrierPosted = false;
-    List<String> batch = lostSinceBarrier;
-    lostSinceBarrier = new ArrayList<>();
-    submit(
-        wiring.events(),
-        () -> loop.executePriority(() -> lostDelivered(batch))); // after every lost() so far
+  /**
+   * VIPs lost for one reason, handed to {@link ElectionListener#lostAll} together; {@code bound} is
+   * the latest fencing deadline the listener was given for any of them.
+   */
+  private static final class LossBatch {
+    final LossReason reason;
+    final Set<String> vips = new java.util.LinkedHashSet<>();
+    long bound = Long.MIN_VALUE;
+    boolean delivered;
+
+    LossBatch(LossReason reason) {
+      this.reason = reason;
+    }
+
+    void add(String v, long deadline) {
+      vips.add(v);
+      if (bound == Long.MIN_VALUE || deadline - bound > 0) {
+        bound = deadline;
+      }
+    }
   }
 
-  private void lostDelivered(List<String> batch) {
-    for (String v : batch) {
+  /**
+   * Hands the losses reported so far to the listener, one {@link ElectionListener#lostAll} per
+   * reason, before any later event (so events keep their order). The releases that let a peer take
+   * these VIPs wait in {@link #pendingLost} until the returned stage has completed, or at the
+   * latest until the fencing deadline the listener was last given for them: by then the datapath
+   * has stopped by contract (its kernel state expires on its own), and a peer could have fenced
+   * this node anyway. So a listener that never completes delays a handover by at most one lease
+   * duration, and never lets two nodes own a VIP.
+   */
+  private void flushLosses() {
+    flushPosted = false;
+    if (lostSinceFlush.isEmpty()) {
+      return;
+    }
+    List<LossBatch> batches = new ArrayList<>(lostSinceFlush.values());
+    lostSinceFlush.clear();
+    long now = loop.nanoTime();
+    for (LossBatch batch : batches) {
+      Set<String> vipsLost = Collections.unmodifiableSet(batch.vips);
+      submit(
+          wiring.events(),
+          () -> {
+            eventThread.compareAndSet(null, Thread.currentThread());
+            CompletionStage<Void> stopped;
+            try {
+              stopped = listener.lostAll(vipsLost, batch.reason);
+            } catch (RuntimeException e) {
+              log.error("election listener failed", e);
+              stopped = null;
+            }
+            if (stopped == null) {
+              loop.executePriority(() -> lostDelivered(batch, false));
+            } else {
+              stopped.whenComplete(
+                  (ok, err) -> loop.executePriority(() -> lostDelivered(batch, false)));
+            }
+          });
+      loop.schedulePriority(() -> lostDelivered(batch, true), Math.max(0, batch.bound - now));
+    }
+    heldBehindLosses.forEach(this::submitEvent);
+    heldBehindLosses.clear();
+  }
+
+  /** The listener has stopped serving {@code batch} (or its deadline passed): release them. */
+  private void lostDelivered(LossBatch batch, boolean timedOut) {
+    if (batch.delivered) {
+      return;
+    }
+    batch.delivered = true;
+    if (timedOut) {
+      log.atWarn()
+          .addKeyValue("node", node)
+          .addKeyValue("vips", batch.vips.size())
+          .addKeyValue("reason", batch.reason)
+          .log("lostBarrierTimedOut: the listener did not confirm the stop before the deadline");
+    }
+    for (String v : batch.vips) {
       pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
     }
     if (pendingLost.isEmpty() && !ownWritten && !renewing) {
       renewNow(); // the bulk release
     }
-    for (String v : batch) {
+    for (String v : batch.vips) {
       if ((!candidacy.contains(v) || declined.containsKey(v)) && !closing) {
         evaluate(v); // the single release of a VIP that left the candidacy
       }
@@ -1321,12 +1400,25 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
+  /** Runs {@code call} on the event thread, after every loss reported before it. */
   private void emit(Runnable call) {
-    emit(call, null);
+    flushLosses();
+    submitEvent(call);
   }
 
-  /** Runs {@code call} on the event thread, then {@code after} back on the loop. */
-  private void emit(Runnable call, Runnable after) {
+  /**
+   * Runs an {@code ownerChanged} call on the event thread; while losses are being collected into a
+   * batch it waits behind them, so a bulk loss stays one {@code lostAll} per reason.
+   */
+  private void emitOwnerChange(Runnable call) {
+    if (lostSinceFlush.isEmpty()) {
+      submitEvent(call);
+    } else {
+      heldBehindLosses.add(call);
+    }
+  }
+
+  private void submitEvent(Runnable call) {
     submit(
         wiring.events(),
         () -> {
@@ -1335,9 +1427,6 @@ public final class LeaseElector implements AutoCloseable {
             call.run();
           } catch (RuntimeException e) {
             log.error("election listener failed", e);
-          }
-          if (after != null) {
-            loop.execute(after);
           }
         });
   }
