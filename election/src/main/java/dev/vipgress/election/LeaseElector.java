@@ -80,6 +80,13 @@ import org.slf4j.MDC;
  *       still hold; peers restart their lapse clocks whenever their own API access recovers and
  *       never fence while their own renewal is stuck, so a returning API server does not set off a
  *       wave of fencing.
+ *   <li><b>Re-created liveness Lease.</b> A node that finds its liveness Lease gone (collected, or
+ *       deleted by hand) loses every VIP and re-creates it under a new incarnation: the fence and
+ *       handoff records went with the old one, so nothing of the old incarnation may revive.
+ *   <li><b>No claim from a stale view.</b> After a failed renewal, a re-created liveness Lease or a
+ *       broken watch, nothing new is claimed until the watch (or a re-list) has delivered this
+ *       node's liveness Lease at a version one of its own writes since returned (the watch is in
+ *       commit order, so the view then holds everything up to that write).
  *   <li><b>Placement.</b> Free VIPs go to the first of the live eligible candidates in rendezvous
  *       order, the previous holder first ({@link Placement}). Owned VIPs never move while their
  *       owner is live, eligible and a candidate.
@@ -241,6 +248,18 @@ public final class LeaseElector implements AutoCloseable {
   private long lastPeerJoin = Long.MIN_VALUE;
   private final Set<String> everEligible = new HashSet<>();
 
+  /**
+   * Whether the Lease view is known to hold everything up to this node's latest liveness write.
+   * False from a failed renewal, a re-created liveness Lease or a broken watch until the watch (or
+   * a re-list) delivers this node's own Lease at a version one of its writes since returned: the
+   * watch delivers in commit order, so every change before that write is in the view too. Until
+   * then nothing new is claimed (VIPs still held on an unbroken deadline stay).
+   */
+  private boolean viewCurrent = true;
+
+  private final Set<String> ownWrittenVersions = new HashSet<>();
+  private final Set<String> ownSeenVersions = new HashSet<>();
+
   // ---- read from any thread ----
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
@@ -359,6 +378,7 @@ public final class LeaseElector implements AutoCloseable {
               public void broken(Throwable cause) {
                 metrics.watchRestarts.incrementAndGet();
                 log.warn("leaseWatchBroken node={} cause={}", node, String.valueOf(cause));
+                loop.execute(() -> viewFellBehind("watchBroken"));
               }
             });
   }
@@ -538,6 +558,7 @@ public final class LeaseElector implements AutoCloseable {
       if (Leases.isNodeLease(l)) {
         seenNodes.add(Leases.nodeOf(l));
         applyNodeLease(l, now);
+        ownVersionSeen(l);
       }
     }
     for (V1Lease l : leases) {
@@ -583,6 +604,7 @@ public final class LeaseElector implements AutoCloseable {
         removeNode(Leases.nodeOf(l), l, now);
       } else {
         applyNodeLease(l, now);
+        ownVersionSeen(l);
       }
     } else if (Genesis.isGenesisLease(l)) {
       if (deleted) {
@@ -952,7 +974,8 @@ public final class LeaseElector implements AutoCloseable {
         && healthy
         && ownValid(now)
         && nodeDeadline - now > config.retryInterval().toNanos()
-        && now - graceEnd() >= 0;
+        && now - graceEnd() >= 0
+        && viewCurrent;
   }
 
   /**
@@ -1035,7 +1058,13 @@ public final class LeaseElector implements AutoCloseable {
     String holder = r.holder();
     boolean want = wants(v, now);
 
-    boolean mine = hs == HolderState.MINE && want && healthy && !closing && ownValid(now);
+    boolean mine =
+        hs == HolderState.MINE
+            && want
+            && healthy
+            && !closing
+            && ownValid(now)
+            && (viewCurrent || announced.containsKey(v));
     if (l != null || b.virtual() || hs != HolderState.MINE) {
       frozenDeadlines.remove(v);
     } else if (mine) {
@@ -1519,6 +1548,9 @@ public final class LeaseElector implements AutoCloseable {
     boolean want = wants(v, now);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
     if (hs == HolderState.MINE) {
+      if (!viewCurrent && !announced.containsKey(v)) {
+        return null; // claimed only once the view has caught up (a fullPass follows)
+      }
       if (pendingLost.containsKey(v)) {
         return null; // released after the listener heard lost(); lostDelivered re-evaluates
       }
@@ -2214,6 +2246,7 @@ public final class LeaseElector implements AutoCloseable {
     if (own == null || !Leases.newer(own, r)) {
       own = r;
     }
+    ownVersionWritten(r);
     boolean wasValid = ownValid(now);
     boolean recovered = renewFailedSinceOk || now - sent > durationNanos / 4;
     long rtt = now - sent;
@@ -2296,10 +2329,9 @@ public final class LeaseElector implements AutoCloseable {
       readOwn();
       return;
     }
+    viewFellBehind("renewFailed");
     if (code == 404) {
-      log.warn("nodeLeaseMissing node={}: re-creating it", node);
-      ownNeedsCreate = own != null; // keep its annotations (handoff records) in the new one
-      renewNow();
+      recreateOwn();
       return;
     }
     metrics.renewalFailures.incrementAndGet();
@@ -2352,8 +2384,8 @@ public final class LeaseElector implements AutoCloseable {
   private void onOwnReadFailed(ApiException e) {
     renewing = false;
     if (e.getCode() == 404) {
-      ownNeedsCreate = own != null;
-      renewNow();
+      viewFellBehind("nodeLeaseMissing");
+      recreateOwn();
       return;
     }
     onRenewFailed(loop.nanoTime(), e);
@@ -2400,6 +2432,73 @@ public final class LeaseElector implements AutoCloseable {
       return;
     }
     own = l;
+  }
+
+  /**
+   * This node's liveness Lease is gone (collected after a long outage, or deleted by hand). Its
+   * history went with it — a fence, the handoff records — so the Lease is re-created under a new
+   * incarnation: no VIP Lease of the old one can come back to life from a stale view. Every owned
+   * VIP is lost (as {@link LossReason#FENCED}); once the view has caught up, placement (previous
+   * holder first) gives back what nobody else took meanwhile.
+   */
+  private void recreateOwn() {
+    log.atWarn()
+        .addKeyValue("node", node)
+        .addKeyValue("incarnation", incarnation)
+        .log("nodeLeaseMissing: re-creating it under a new incarnation");
+    ownNeedsCreate = own != null; // keep its annotations (handoff records) in the new one
+    if (ownWritten) {
+      bump(LossReason.FENCED);
+      fullPass();
+    }
+    renewNow();
+  }
+
+  private void viewFellBehind(String why) {
+    if (!viewCurrent) {
+      return;
+    }
+    viewCurrent = false;
+    ownWrittenVersions.clear();
+    ownSeenVersions.clear();
+    log.atInfo().addKeyValue("node", node).addKeyValue("cause", why).log("leaseViewBehind");
+  }
+
+  /** A successful write of this node's liveness Lease returned {@code r}. */
+  private void ownVersionWritten(V1Lease r) {
+    String rv = Leases.resourceVersion(r);
+    if (viewCurrent || rv == null) {
+      return;
+    }
+    if (ownSeenVersions.contains(rv)) {
+      caughtUp();
+    } else {
+      ownWrittenVersions.add(rv);
+    }
+  }
+
+  /** The watch (or a re-list) delivered {@code l}; if it is this node's own write, caught up. */
+  private void ownVersionSeen(V1Lease l) {
+    if (viewCurrent || !node.equals(Leases.nodeOf(l))) {
+      return;
+    }
+    String rv = Leases.resourceVersion(l);
+    if (rv == null) {
+      return;
+    }
+    if (ownWrittenVersions.contains(rv)) {
+      caughtUp();
+    } else if (ownSeenVersions.size() < 64) {
+      ownSeenVersions.add(rv);
+    }
+  }
+
+  private void caughtUp() {
+    viewCurrent = true;
+    ownWrittenVersions.clear();
+    ownSeenVersions.clear();
+    log.atInfo().addKeyValue("node", node).log("leaseViewCaughtUp");
+    fullPass();
   }
 
   private void startClaimLater() {
