@@ -28,13 +28,25 @@ final class AnnouncerModel implements Announcer {
   @Override
   public void announce(InetAddress vip, long fencingDeadlineNanos) {
     if (!closed) {
-      deadlines.put(vip, fencingDeadlineNanos);
+      Long was = deadlines.put(vip, fencingDeadlineNanos);
+      if (was == null && process.world.tracing()) {
+        process.world.note(
+            process.machine.name
+                + " announcer: announce "
+                + dev.vipgress.nat.Addresses.format(vip)
+                + " deadline in "
+                + (fencingDeadlineNanos - process.machine.localNanos()) / 1_000_000
+                + " ms");
+      }
     }
   }
 
   @Override
   public void withdraw(InetAddress vip) {
-    deadlines.remove(vip);
+    if (deadlines.remove(vip) != null && process.world.tracing()) {
+      process.world.note(
+          process.machine.name + " announcer: withdraw " + dev.vipgress.nat.Addresses.format(vip));
+    }
   }
 
   @Override

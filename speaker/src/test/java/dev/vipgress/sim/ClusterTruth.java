@@ -16,6 +16,7 @@ import dev.vipgress.speaker.reconcile.ClusterSource;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +38,8 @@ final class ClusterTruth {
   final Map<String, NodeInfo> nodes = new TreeMap<>();
   private final List<View> views = new ArrayList<>();
   private Plan plan;
+  private List<VipSpec> egressVips;
+  private Map<InetAddress, Optional<InetAddress>> podVips = new HashMap<>();
 
   ClusterTruth(World world) {
     this.world = world;
@@ -70,10 +73,14 @@ final class ClusterTruth {
 
   /** Egress VIPs in the order the egress planner gives a pod its VIP (lowest first). */
   List<VipSpec> egressVips() {
-    return plan().vips().values().stream()
-        .filter(VipSpec::egress)
-        .sorted(Comparator.comparing(VipSpec::text))
-        .toList();
+    if (egressVips == null) {
+      egressVips =
+          plan().vips().values().stream()
+              .filter(VipSpec::egress)
+              .sorted(Comparator.comparing(VipSpec::text))
+              .toList();
+    }
+    return egressVips;
   }
 
   Optional<String> podNode(InetAddress pod) {
@@ -89,7 +96,7 @@ final class ClusterTruth {
 
   /** The egress VIP a pod leaves with (the lowest of its egress VIPs). */
   Optional<InetAddress> podVip(InetAddress pod) {
-    return podVip(plan(), pod);
+    return podVips.computeIfAbsent(pod, p -> podVip(plan(), p));
   }
 
   // ---- changes ----
@@ -133,6 +140,8 @@ final class ClusterTruth {
 
   private void changed(String what) {
     plan = null;
+    egressVips = null;
+    podVips = new HashMap<>();
     world.note("cluster: " + what);
     ClusterView snapshot = view();
     for (View v : List.copyOf(views)) {
@@ -180,7 +189,7 @@ final class ClusterTruth {
       }
       pending = false;
       seen = latest;
-      process.machine.lastPlan = planOf(seen);
+      process.machine.learnt(planOf(seen));
       onChange.run();
     }
 

@@ -32,7 +32,7 @@ interface Daemon {
     m.watch = watch;
     LeaseElector.Wiring wiring =
         new LeaseElector.Wiring(
-            server.client(m.link),
+            server.client(m.link, m.name),
             watch,
             loop,
             process.new ApiExecutor(m.name + " election-io", false),
@@ -56,7 +56,7 @@ interface Daemon {
             },
             () -> Long.toHexString(w.random.nextLong() | (1L << 60)),
             () -> {});
-    return new LeaseElector(config, m.name, listener, wiring);
+    return new LeaseElector(config, m.name, new TracingListener(listener, process), wiring);
   }
 
   /** The reconciler's handle on the elector; close runs as the elector's loop (it never waits). */

@@ -54,11 +54,15 @@ final class KernelModel implements Datapath {
     for (Steer s : desired.steering().values()) {
       if (machine.addresses().contains(s.ownerNextHop())) {
         refusals++;
+        machine.world.note(machine.name + " kernel: REFUSED steering to own address");
         throw new IllegalStateException(
             "ip -batch: route replace default via "
                 + Addresses.format(s.ownerNextHop())
                 + ": Nexthop has invalid gateway (it is this node's own address)");
       }
+    }
+    if (machine.world.tracing()) {
+      machine.world.note(machine.name + " kernel: apply " + describe(desired));
     }
     state = desired;
     learn(desired);
@@ -86,13 +90,14 @@ final class KernelModel implements Datapath {
 
   @Override
   public void close(boolean handingOver) {
+    machine.world.note(machine.name + " kernel: close handingOver=" + handingOver);
     if (!handingOver) {
       state = NodeDesired.empty();
     }
   }
 
   private NodeDesired withOwned(Set<OwnedVip> owned) {
-    return new NodeDesired(owned, state.steering(), state.clusterRanges());
+    return new NodeDesired(owned, state.steering(), state.clusterRanges(), state.egressBackends());
   }
 
   private void learn(NodeDesired d) {
@@ -113,7 +118,7 @@ final class KernelModel implements Datapath {
 
   /** The fail-closed set of the datapath (pods dropped unless SNATed or steered). */
   static Map<InetAddress, Set<dev.vipgress.nat.Cidr>> guarded(NodeDesired d) {
-    return Map.of(); // main's datapath has no fail-closed set yet (bug 5)
+    return d.egressBackends();
   }
 
   static int compare(InetAddress a, InetAddress b) {
@@ -171,6 +176,25 @@ final class KernelModel implements Datapath {
   /** A packet of another node's pod, steered here: SNATed, or dropped by the postrouting rule. */
   boolean snatsForeign(InetAddress pod, InetAddress vip) {
     return snats(pod, vip);
+  }
+
+  private static String describe(NodeDesired d) {
+    StringBuilder b = new StringBuilder("snat[");
+    d.owned().stream()
+        .map(o -> Addresses.format(o.vip()) + "/" + o.backends().size())
+        .sorted()
+        .forEach(x -> b.append(x).append(' '));
+    b.append("] steer[");
+    d.steering().entrySet().stream()
+        .map(e -> Addresses.format(e.getKey()) + ">" + e.getValue().ownerNode())
+        .sorted()
+        .forEach(x -> b.append(x).append(' '));
+    b.append("] closed[");
+    guarded(d).keySet().stream()
+        .map(Addresses::format)
+        .sorted()
+        .forEach(x -> b.append(x).append(' '));
+    return b.append(']').toString();
   }
 
   NodeDesired state() {

@@ -23,8 +23,11 @@ final class Machine {
   SimProcess process;
   SimApiServer.Watch watch;
 
-  /** The newest cluster objects this machine's daemon learnt (kept across its crashes). */
-  dev.vipgress.speaker.model.Plan lastPlan;
+  /**
+   * Pod → egress VIP in the newest cluster objects this machine's daemon learnt (kept across its
+   * crashes); null before it learnt any.
+   */
+  java.util.Map<InetAddress, InetAddress> learntPodVips;
 
   Daemon daemon;
   private int generations;
@@ -65,6 +68,15 @@ final class Machine {
   /** A delay on this machine's clock in simulated (global) time. */
   long toGlobal(long localDelayNanos) {
     return (long) Math.ceil(localDelayNanos / rate);
+  }
+
+  void learnt(dev.vipgress.speaker.model.Plan plan) {
+    java.util.Map<InetAddress, InetAddress> m = new java.util.HashMap<>();
+    plan.vips().values().stream()
+        .filter(dev.vipgress.speaker.model.VipSpec::egress)
+        .sorted(java.util.Comparator.comparing(dev.vipgress.speaker.model.VipSpec::text))
+        .forEach(s -> s.backends().forEach(b -> m.putIfAbsent(b.ip(), s.vip())));
+    learntPodVips = m;
   }
 
   SimProcess newProcess() {

@@ -100,8 +100,14 @@ final class ModelDaemon implements Daemon, ElectionListener {
 
   @Override
   public void acquired(String vip, long deadline) {
-    IpLiteral.parse(vip).ifPresent(a -> loop.execute(() -> owned.put(a, deadline)));
-    trigger();
+    IpLiteral.parse(vip)
+        .ifPresent(
+            a ->
+                loop.execute(
+                    () -> {
+                      owned.put(a, deadline);
+                      trigger();
+                    }));
   }
 
   @Override
@@ -170,7 +176,7 @@ final class ModelDaemon implements Daemon, ElectionListener {
         keep.add(o);
       }
     }
-    kernel.apply(new NodeDesired(keep, cur.steering(), cur.clusterRanges()));
+    kernel.apply(new NodeDesired(keep, cur.steering(), cur.clusterRanges(), cur.egressBackends()));
     trigger();
     return CompletableFuture.completedFuture(null);
   }
@@ -184,8 +190,8 @@ final class ModelDaemon implements Daemon, ElectionListener {
           } else {
             owners.remove(vip);
           }
+          trigger();
         });
-    trigger();
   }
 
   // ---- the loop ----
@@ -196,7 +202,7 @@ final class ModelDaemon implements Daemon, ElectionListener {
       Long dl = owned.get(o.vip());
       out.add(dl == null ? o : new dev.vipgress.nat.OwnedVip(o.vip(), o.backends(), dl, o.scope()));
     }
-    return new NodeDesired(out, d.steering(), d.clusterRanges());
+    return new NodeDesired(out, d.steering(), d.clusterRanges(), d.egressBackends());
   }
 
   private void reconcile() {
@@ -240,7 +246,11 @@ final class ModelDaemon implements Daemon, ElectionListener {
       }
       if (!newly.isEmpty()) {
         kernel.apply(
-            new NodeDesired(target.owned(), kernel.state().steering(), target.clusterRanges()));
+            new NodeDesired(
+                target.owned(),
+                kernel.state().steering(),
+                target.clusterRanges(),
+                target.egressBackends()));
         for (InetAddress v : newly) {
           announcer.announce(v, mine.get(v));
           announced.add(v);

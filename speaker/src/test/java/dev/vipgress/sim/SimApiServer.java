@@ -67,6 +67,19 @@ final class SimApiServer {
   // ---- storage ----
 
   private void record(String type, V1Lease stored) {
+    if (world.tracing()) {
+      var a = stored.getMetadata().getAnnotations();
+      world.note(
+          "apiserver: "
+              + type
+              + " "
+              + stored.getMetadata().getName()
+              + " rv="
+              + revision
+              + " holder="
+              + stored.getSpec().getHolderIdentity()
+              + (a == null ? "" : " " + new TreeMap<>(a)));
+    }
     history.add(new Change(revision, world.now(), type, copy(stored)));
     while (!history.isEmpty() && world.now() - history.peek().at() > HISTORY_NANOS) {
       compactedBelow = history.poll().rv() + 1;
@@ -153,16 +166,34 @@ final class SimApiServer {
   // ---- clients ----
 
   /** The Lease requests of one process, through its machine's link. */
-  LeaseApi client(ApiLink link) {
+  LeaseApi client(ApiLink link, String node) {
     return new LeaseApi() {
+      private void note(String what, V1Lease l) {
+        if (world.tracing()) {
+          world.note(
+              node
+                  + " -> apiserver: "
+                  + what
+                  + " "
+                  + l.getMetadata().getName()
+                  + " at rv="
+                  + l.getMetadata().getResourceVersion()
+                  + " holder="
+                  + (l.getSpec() == null ? null : l.getSpec().getHolderIdentity()));
+        }
+      }
+
       @Override
       public V1Lease get(String name) throws ApiException {
         link.beforeRequest();
-        return SimApiServer.this.get(name);
+        V1Lease out = SimApiServer.this.get(name);
+        note("GET", out);
+        return out;
       }
 
       @Override
       public V1Lease create(V1Lease lease) throws ApiException {
+        note("CREATE", lease);
         link.beforeRequest();
         V1Lease out = SimApiServer.this.create(lease);
         link.afterWrite();
@@ -171,6 +202,7 @@ final class SimApiServer {
 
       @Override
       public V1Lease replace(V1Lease lease) throws ApiException {
+        note("REPLACE", lease);
         link.beforeRequest();
         V1Lease out = SimApiServer.this.replace(lease);
         link.afterWrite();

@@ -56,6 +56,7 @@ final class Simulation {
   private final Options options;
   final Map<String, Machine> machines = new TreeMap<>();
   private final List<String> vipPool = new ArrayList<>();
+  private final List<InetAddress> vipAddresses = new ArrayList<>();
   private final Map<String, String> lastOwner = new TreeMap<>();
   private final Map<String, Long> ownerSince = new TreeMap<>();
   private String violation;
@@ -86,6 +87,7 @@ final class Simulation {
   }
 
   Result run() {
+    world.note("config: " + config);
     int n = 3 + world.below(3);
     for (int i = 0; i < n; i++) {
       addMachine(world.nanosBetween(0, 600));
@@ -95,6 +97,7 @@ final class Simulation {
     }
     vipPool.add("fd76:100::200");
     vipPool.add("fd76:100::201");
+    vipPool.forEach(v -> vipAddresses.add(Addresses.parse(v)));
     int services = 2 + world.below(4);
     for (int i = 0; i < services; i++) {
       createService();
@@ -435,8 +438,7 @@ final class Simulation {
     Map<InetAddress, String> holder = new TreeMap<>(KernelModel::compare);
     for (Machine m : machines.values()) {
       AnnouncerModel a = m.running() && m.daemon != null ? m.daemon.announcer() : null;
-      for (String v : vipPool) {
-        InetAddress vip = Addresses.parse(v);
+      for (InetAddress vip : vipAddresses) {
         boolean ans = a != null && a.answers(vip);
         boolean snat = m.kernel.snats(vip);
         if (!ans && !snat) {
@@ -447,7 +449,8 @@ final class Simulation {
         if (prev != null) {
           violation =
               String.format(
-                  "t=%.3fs two owners of %s at once: %s; %s", world.now() / 1e9, v, prev, what);
+                  "t=%.3fs two owners of %s at once: %s; %s",
+                  world.now() / 1e9, Addresses.format(vip), prev, what);
           world.note("VIOLATION " + violation);
           return;
         }
@@ -457,15 +460,15 @@ final class Simulation {
       return;
     }
     for (VipSpec s : truth.egressVips()) {
-      for (Backend b : s.backends()) {
+      for (Backend b : sorted(s)) {
         Machine m = machines.get(b.node());
-        if (m == null || !m.kernel.knows(b.ip()) || m.lastPlan == null) {
+        if (m == null || !m.kernel.knows(b.ip()) || m.learntPodVips == null) {
           continue;
         }
         Optional<InetAddress> vip = truth.podVip(b.ip());
         if (vip.isEmpty()
             || !vip.get().equals(s.vip())
-            || !ClusterTruth.podVip(m.lastPlan, b.ip()).equals(vip)) {
+            || !vip.get().equals(m.learntPodVips.get(b.ip()))) {
           continue;
         }
         if (m.kernel.egress(b.ip()) instanceof KernelModel.Leaked) {
@@ -479,6 +482,11 @@ final class Simulation {
         }
       }
     }
+  }
+
+  /** Backends in address order (a VipSpec's set iterates in a per-JVM order). */
+  private static List<Backend> sorted(VipSpec s) {
+    return s.backends().stream().sorted((x, y) -> KernelModel.compare(x.ip(), y.ip())).toList();
   }
 
   private Optional<String> answering(InetAddress vip) {
@@ -523,7 +531,7 @@ final class Simulation {
       if (s.egress() && !o.kernel.snats(s.vip())) {
         return s.text() + " is announced by " + o.name + " but not SNATed there";
       }
-      for (Backend b : s.backends()) {
+      for (Backend b : sorted(s)) {
         if (!s.egress() || !truth.podVip(b.ip()).equals(Optional.of(s.vip()))) {
           continue;
         }
