@@ -152,14 +152,18 @@ final class ClusterTruth {
   /** One process's watches of Services, EndpointSlices and Nodes. */
   final class View implements ClusterSource {
     private final SimProcess process;
-    private final Runnable onChange;
+    private final List<Runnable> onChange = new ArrayList<>();
     private ClusterView seen;
     private ClusterView latest;
     private boolean pending;
 
-    View(SimProcess process, Runnable onChange) {
+    View(SimProcess process) {
       this.process = process;
-      this.onChange = onChange;
+    }
+
+    @Override
+    public void onChange(Runnable callback) {
+      onChange.add(callback);
     }
 
     void start() {
@@ -190,7 +194,7 @@ final class ClusterTruth {
       pending = false;
       seen = latest;
       process.machine.learnt(planOf(seen));
-      onChange.run();
+      onChange.forEach(Runnable::run);
     }
 
     @Override

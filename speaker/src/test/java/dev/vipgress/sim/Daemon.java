@@ -60,16 +60,19 @@ interface Daemon {
   }
 
   /** The reconciler's handle on the elector; close runs as the elector's loop (it never waits). */
-  static Candidacy candidacy(LeaseElector elector, SimProcess.SimScheduler loop, World world) {
+  static Candidacy candidacy(
+      java.util.function.Supplier<LeaseElector> elector,
+      SimProcess.SimScheduler loop,
+      World world) {
     return new Candidacy() {
       @Override
       public void setCandidacy(Set<String> vips) {
-        elector.setCandidacy(vips);
+        elector.get().setCandidacy(vips);
       }
 
       @Override
       public void setHealthy(boolean healthy) {
-        elector.setHealthy(healthy);
+        elector.get().setHealthy(healthy);
       }
 
       @Override
@@ -77,7 +80,7 @@ interface Daemon {
         Object was = world.context;
         world.context = loop;
         try {
-          elector.close();
+          elector.get().close();
         } finally {
           world.context = was;
         }

@@ -60,7 +60,8 @@ final class ModelDaemon implements Daemon, ElectionListener {
     this.elector = Daemon.elector(process, config, this, electionLoop);
     this.announcer = new AnnouncerModel(process);
     this.kernel = m.kernel;
-    this.source = m.cluster.truth.new View(process, this::trigger);
+    this.source = m.cluster.truth.new View(process);
+    source.onChange(this::trigger);
   }
 
   @Override
@@ -82,7 +83,7 @@ final class ModelDaemon implements Daemon, ElectionListener {
    */
   @Override
   public void sigterm() {
-    loop.execute(() -> Daemon.candidacy(elector, electionLoop, process.world).close());
+    loop.execute(() -> Daemon.candidacy(() -> elector, electionLoop, process.world).close());
   }
 
   private void trigger() {

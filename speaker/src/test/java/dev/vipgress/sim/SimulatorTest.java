@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -13,6 +14,11 @@ import org.junit.jupiter.api.Test;
  * is caught (so the simulator cannot silently pass everything). {@code make sim} runs the budget.
  */
 class SimulatorTest {
+  @BeforeAll
+  static void quiet() {
+    SimMain.quietLogs();
+  }
+
   private static Simulation.Result run(long seed, Function<SimProcess, Daemon> daemons) {
     return new Simulation(seed, new Simulation.Options(6_000, 20_000, daemons, true, false)).run();
   }
@@ -29,6 +35,12 @@ class SimulatorTest {
     assertEquals(a.steps(), b.steps());
     assertEquals(a.traceHash(), b.traceHash());
     assertEquals(a.violation(), b.violation());
+  }
+
+  @Test
+  void theRealDaemonRunsASchedule() {
+    Simulation.Result r = run(3, p -> new RealDaemon(p, p.machine.cluster.config));
+    assertTrue(r.steps() > 1_000, "the schedule ran: " + r.steps() + " steps");
   }
 
   @Test
