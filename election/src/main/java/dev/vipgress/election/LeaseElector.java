@@ -177,6 +177,7 @@ public final class LeaseElector implements AutoCloseable {
   // ---- loop-confined state ----
   private Phase phase = Phase.NEW;
   private final Map<String, V1Lease> vips = new HashMap<>();
+  private final LeaseVersions versions = new LeaseVersions();
   private final Map<String, Tombstone> tombstones = new HashMap<>();
   private V1Lease genesisLease;
   private Genesis genesis;
@@ -557,6 +558,8 @@ public final class LeaseElector implements AutoCloseable {
     for (V1Lease l : leases) {
       if (Leases.isNodeLease(l)) {
         seenNodes.add(Leases.nodeOf(l));
+        // a liveness Lease the list shows older than a fence we wrote only delays a takeover
+        versions.forget(Leases.name(l));
         applyNodeLease(l, now);
         ownVersionSeen(l);
       }
@@ -566,20 +569,30 @@ public final class LeaseElector implements AutoCloseable {
         VipAddress vip = Leases.vipOf(l);
         if (vip != null) {
           seenVips.add(vip.literal());
-          applyVipLease(l, now, false);
+          if (versions.listed(Leases.name(l), Leases.resourceVersion(l))
+              == LeaseVersions.Listed.TAKE) {
+            applyVipLease(l, now, false);
+          } else {
+            readAgain(vip.literal());
+          }
         }
       }
     }
     for (String v : new ArrayList<>(vips.keySet())) {
       if (!seenVips.contains(v)) {
-        removeVip(v, null, false);
+        if (versions.listed(VipAddress.parse(v).leaseName(), null) == LeaseVersions.Listed.TAKE) {
+          removeVip(v, false);
+        } else {
+          readAgain(v);
+        }
       }
     }
     V1Lease g = leases.stream().filter(Genesis::isGenesisLease).findFirst().orElse(null);
+    versions.forget(Genesis.NAME);
     if (g != null) {
       applyGenesis(g, now);
     } else {
-      removeGenesis(null);
+      removeGenesis();
     }
     for (Peer p : peers.values()) {
       if (p.lease != null && !seenNodes.contains(p.node)) {
@@ -599,16 +612,19 @@ public final class LeaseElector implements AutoCloseable {
   private void applyEvent(String type, V1Lease l) {
     long now = loop.nanoTime();
     boolean deleted = "DELETED".equals(type);
+    if (!versions.watched(Leases.name(l), Leases.resourceVersion(l))) {
+      return; // precedes a version this node already took from a response
+    }
     if (Leases.isNodeLease(l)) {
       if (deleted) {
-        removeNode(Leases.nodeOf(l), l, now);
+        removeNode(Leases.nodeOf(l), now);
       } else {
         applyNodeLease(l, now);
         ownVersionSeen(l);
       }
     } else if (Genesis.isGenesisLease(l)) {
       if (deleted) {
-        removeGenesis(l);
+        removeGenesis();
       } else {
         applyGenesis(l, now);
       }
@@ -618,7 +634,7 @@ public final class LeaseElector implements AutoCloseable {
         return;
       }
       if (deleted) {
-        removeVip(vip.literal(), l, true);
+        removeVip(vip.literal(), true);
       } else {
         applyVipLease(l, now, true);
       }
@@ -634,9 +650,6 @@ public final class LeaseElector implements AutoCloseable {
     }
     String v = vip.literal();
     V1Lease old = vips.get(v);
-    if (old != null && !Leases.newer(l, old)) {
-      return;
-    }
     String h = Leases.holder(l);
     if (!h.isEmpty()
         && !h.equals(node)
@@ -654,9 +667,10 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  private void removeVip(String v, V1Lease last, boolean evaluate) {
+  private void removeVip(String v, boolean evaluate) {
     V1Lease old = vips.get(v);
-    if (old == null || (last != null && Leases.newer(old, last))) {
+    versions.forget(VipAddress.parse(v).leaseName());
+    if (old == null) {
       return;
     }
     vips.remove(v);
@@ -676,7 +690,7 @@ public final class LeaseElector implements AutoCloseable {
   private void applyGenesis(V1Lease l, long now) {
     if (genesisLease != null
         && Objects.equals(Leases.uid(genesisLease), Leases.uid(l))
-        && !Leases.newer(l, genesisLease)) {
+        && Objects.equals(Leases.resourceVersion(genesisLease), Leases.resourceVersion(l))) {
       return;
     }
     boolean fresh =
@@ -703,8 +717,8 @@ public final class LeaseElector implements AutoCloseable {
     fullPass();
   }
 
-  private void removeGenesis(V1Lease last) {
-    if (genesisLease == null || (last != null && Leases.newer(genesisLease, last))) {
+  private void removeGenesis() {
+    if (genesisLease == null) {
       return;
     }
     Genesis before = genesis;
@@ -777,7 +791,8 @@ public final class LeaseElector implements AutoCloseable {
   private void applyNodeLease(V1Lease l, long now) {
     String x = Leases.nodeOf(l);
     Peer p = peer(x, now);
-    if (p.lease != null && !Leases.newer(l, p.lease)) {
+    if (p.lease != null
+        && Objects.equals(Leases.resourceVersion(l), Leases.resourceVersion(p.lease))) {
       return;
     }
     String before = p.semantics();
@@ -807,9 +822,9 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  private void removeNode(String x, V1Lease last, long now) {
+  private void removeNode(String x, long now) {
     Peer p = peers.get(x);
-    if (p == null || p.lease == null || (last != null && Leases.newer(p.lease, last))) {
+    if (p == null || p.lease == null) {
       return;
     }
     p.referencedIncarnation = p.incarnation();
@@ -958,8 +973,8 @@ public final class LeaseElector implements AutoCloseable {
   private Map<String, Handoffs.Entry> ownHandoffs() {
     V1Lease l = own;
     Peer self = peers.get(node);
-    if (self != null && self.lease != null && (l == null || Leases.newer(self.lease, l))) {
-      return self.handoffs();
+    if (self != null && self.lease != null) {
+      return self.handoffs(); // the view takes this node's own writes as they are answered
     }
     return l == null ? Map.of() : Handoffs.parse(Leases.annotation(l, Leases.HANDOFF));
   }
@@ -1761,14 +1776,14 @@ public final class LeaseElector implements AutoCloseable {
       if (result != null) {
         applyGenesis(result, now);
       } else if (op.kind().equals("genesis-delete")) {
-        removeGenesis(null);
+        removeGenesis();
       }
     } else if (error.getCode() == 409) {
       metrics.conflicts.incrementAndGet();
       readBeforeWrite.add(Genesis.NAME);
       enqueue(GENESIS_KEY, true);
     } else if (error.getCode() == 404) {
-      removeGenesis(null);
+      removeGenesis();
     } else {
       metrics.apiErrors.incrementAndGet();
       log.warn(
@@ -1972,7 +1987,7 @@ public final class LeaseElector implements AutoCloseable {
     String x = op.key().id();
     if (error == null || error.getCode() == 404) {
       log.info("nodeLeaseCollected node={} peer={}: gone and referenced by nothing", node, x);
-      removeNode(x, null, loop.nanoTime());
+      removeNode(x, loop.nanoTime());
     } else if (error.getCode() != 409) { // 409: it changed (came back); looked at again later
       metrics.apiErrors.incrementAndGet();
       log.warn(
@@ -2056,7 +2071,9 @@ public final class LeaseElector implements AutoCloseable {
         case "fence" -> {
           metrics.fences.incrementAndGet();
           log.warn("nodeFenced node={} peer={}", node, op.key().id());
-          applyNodeLease(result, now);
+          if (versions.answered(Leases.name(result), Leases.resourceVersion(result))) {
+            applyNodeLease(result, now);
+          }
         }
         default -> {
           if ("release".equals(op.kind())) {
@@ -2064,9 +2081,16 @@ public final class LeaseElector implements AutoCloseable {
             logVip(op.key().id(), () -> log.info("leaseReleased vip={}", op.key().id()));
           }
           if (result != null) {
-            if (Leases.isNodeLease(result)) {
-              applyNodeLease(result, now);
+            String name = Leases.name(result);
+            boolean take = true;
+            if (op.kind().equals("read")) {
+              versions.read(name, Leases.resourceVersion(result));
             } else {
+              take = versions.answered(name, Leases.resourceVersion(result));
+            }
+            if (take && Leases.isNodeLease(result)) {
+              applyNodeLease(result, now);
+            } else if (take) {
               applyVipLease(result, now, true);
             }
           }
@@ -2081,10 +2105,10 @@ public final class LeaseElector implements AutoCloseable {
       if (op.key().fence()) {
         Peer p = peers.get(op.key().id());
         if (p != null && p.present()) {
-          removeNode(p.node, null, now);
+          removeNode(p.node, now);
         }
       } else {
-        removeVip(op.key().id(), null, false);
+        removeVip(op.key().id(), false);
       }
       if (op.key().fence()) {
         fullPass();
@@ -2243,8 +2267,9 @@ public final class LeaseElector implements AutoCloseable {
     pendingHandoffs.keySet().removeAll(handoffsSent);
     long now = loop.nanoTime();
     metrics.renewals.incrementAndGet();
-    if (own == null || !Leases.newer(own, r)) {
-      own = r;
+    own = r;
+    if (versions.answered(ownLeaseName, Leases.resourceVersion(r))) {
+      applyNodeLease(r, now);
     }
     ownVersionWritten(r);
     boolean wasValid = ownValid(now);
@@ -2372,10 +2397,9 @@ public final class LeaseElector implements AutoCloseable {
   private void onOwnRead(V1Lease r) {
     renewing = false;
     ownNeedsCreate = false;
+    versions.read(ownLeaseName, Leases.resourceVersion(r));
     applyNodeLease(r, loop.nanoTime());
-    if (own == null || Leases.newer(r, own) || Objects.equals(Leases.resourceVersion(r), null)) {
-      own = r;
-    }
+    own = r;
     if (phase != Phase.CLAIMING) {
       renewNow();
     }
@@ -2397,7 +2421,7 @@ public final class LeaseElector implements AutoCloseable {
       return; // startClaim decides
     }
     String inc = Leases.annotation(l, INCARNATION);
-    if (own != null && !Leases.newer(l, own)) {
+    if (own != null && Objects.equals(Leases.resourceVersion(l), Leases.resourceVersion(own))) {
       return;
     }
     boolean foreign = inc != null && !myIncarnations.contains(inc);
@@ -2499,6 +2523,12 @@ public final class LeaseElector implements AutoCloseable {
     ownSeenVersions.clear();
     log.atInfo().addKeyValue("node", node).log("leaseViewCaughtUp");
     fullPass();
+  }
+
+  /** The view cannot tell whether a re-list or its own write is newer: read the Lease again. */
+  private void readAgain(String v) {
+    readBeforeWrite.add(VipAddress.parse(v).leaseName());
+    enqueue(Key.vip(v), true);
   }
 
   private void startClaimLater() {

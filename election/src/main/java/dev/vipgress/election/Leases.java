@@ -115,24 +115,6 @@ final class Leases {
     return l.getMetadata() == null ? null : l.getMetadata().getResourceVersion();
   }
 
-  /**
-   * Whether {@code a} is a later version of the same object than {@code b}. Resource versions are
-   * compared as numbers when both are (etcd revisions); otherwise any different one counts as
-   * newer.
-   */
-  static boolean newer(V1Lease a, V1Lease b) {
-    String ra = resourceVersion(a);
-    String rb = resourceVersion(b);
-    if (ra == null || rb == null) {
-      return true;
-    }
-    try {
-      return Long.parseLong(ra) > Long.parseLong(rb);
-    } catch (NumberFormatException e) {
-      return !ra.equals(rb);
-    }
-  }
-
   static V1Lease copy(V1Lease l) {
     V1ObjectMeta m = l.getMetadata() == null ? new V1ObjectMeta() : l.getMetadata();
     V1ObjectMeta meta =

@@ -38,6 +38,26 @@ final class FakeApiServer {
   long jitterMillis = 0;
   long watchLatencyMillis = 1;
 
+  /**
+   * Resource versions are unordered numbers (they are opaque: the API server promises only that
+   * equal means unchanged), to catch code that orders them.
+   */
+  boolean opaqueVersions;
+
+  private final java.util.Set<Long> usedVersions = new java.util.HashSet<>();
+
+  private String nextVersion() {
+    ++revision;
+    if (!opaqueVersions) {
+      return Long.toString(revision);
+    }
+    long v;
+    do {
+      v = 1_000_000L + random.nextLong(9_000_000L);
+    } while (!usedVersions.add(v));
+    return Long.toString(v);
+  }
+
   FakeApiServer(FakeScheduler sched, long seed) {
     this.sched = sched;
     this.random = new Random(seed);
@@ -156,7 +176,7 @@ final class FakeApiServer {
         throw new ApiException(409, "conflict");
       }
       V1Lease stored = Leases.copy(lease);
-      stored.getMetadata().resourceVersion(Long.toString(++revision));
+      stored.getMetadata().resourceVersion(nextVersion());
       objects.put(name, stored);
       notifyWatches("MODIFIED", stored);
       return Leases.copy(stored);
@@ -198,7 +218,7 @@ final class FakeApiServer {
       throw new ApiException(409, "already exists");
     }
     V1Lease stored = Leases.copy(lease);
-    stored.getMetadata().resourceVersion(Long.toString(++revision)).uid("uid-" + revision);
+    stored.getMetadata().resourceVersion(nextVersion()).uid("uid-" + revision);
     objects.put(name, stored);
     notifyWatches("ADDED", stored);
     return Leases.copy(stored);
@@ -208,7 +228,7 @@ final class FakeApiServer {
     V1Lease cur = objects.remove(name);
     if (cur != null) {
       V1Lease gone = Leases.copy(cur);
-      gone.getMetadata().resourceVersion(Long.toString(++revision));
+      gone.getMetadata().resourceVersion(nextVersion());
       notifyWatches("DELETED", gone);
     }
   }
