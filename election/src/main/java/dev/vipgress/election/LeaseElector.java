@@ -218,7 +218,16 @@ public final class LeaseElector implements AutoCloseable {
    */
   private int writeConcurrency;
 
-  private final Set<Key> queued = new HashSet<>();
+  /** Queued writes and their lane; a deque may hold stale entries of keys promoted since. */
+  private final Map<Key, Lane> queued = new HashMap<>();
+
+  /** Write lanes, most urgent first. */
+  private enum Lane {
+    URGENT,
+    NORMAL,
+    ADOPT
+  }
+
   private final Map<Key, Op> inflight = new HashMap<>();
   private final Set<String> readBeforeWrite = new HashSet<>();
   private boolean fullPassPosted;
@@ -696,11 +705,16 @@ public final class LeaseElector implements AutoCloseable {
     boolean fresh =
         genesisLease == null || !Objects.equals(Leases.uid(genesisLease), Leases.uid(l));
     genesisLease = l;
-    genesis = Genesis.of(l);
+    genesis = Leases.sameProtocol(l) ? Genesis.of(l) : null; // another version's: not followed
     genesisDueAt = Long.MIN_VALUE;
     if (fresh) {
       genesisSince = now;
-      if (genesis == null) {
+      if (genesis == null && !Leases.sameProtocol(l)) {
+        log.atWarn()
+            .addKeyValue("node", node)
+            .addKeyValue("protocol", Leases.annotation(l, Leases.PROTOCOL))
+            .log("genesisOfAnotherProtocol: not followed; left to the nodes of that version");
+      } else if (genesis == null) {
         log.warn(
             "genesisMalformed node={} lease={}: unusable annotations; it will be deleted",
             node,
@@ -776,7 +790,8 @@ public final class LeaseElector implements AutoCloseable {
   /** Whether the genesis Lease has served: each VIP it covers has a Lease (or it is malformed). */
   private boolean genesisDone() {
     if (genesis == null) {
-      return true;
+      // malformed: done; another protocol version's: left to the nodes of that version
+      return genesisLease == null || Leases.sameProtocol(genesisLease);
     }
     boolean[] done = {true};
     genesis.forEachVip(
@@ -897,7 +912,7 @@ public final class LeaseElector implements AutoCloseable {
       boolean isEligible = false;
       if (p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
         live++;
-        if (p.eligibleFlag()) {
+        if (p.eligibleFlag() && p.sameProtocol()) {
           eligible.add(p);
           isEligible = true;
         }
@@ -946,6 +961,9 @@ public final class LeaseElector implements AutoCloseable {
         entry = ownHandoffs().get(inc);
       } else {
         Peer p = peer(holder, now);
+        if (!p.sameProtocol()) {
+          return new Resolved(HolderState.HELD, holder, direct); // its rules may differ
+        }
         if (!p.present()) {
           if (p.referencedIncarnation == null) {
             p.referencedIncarnation = inc;
@@ -1087,7 +1105,7 @@ public final class LeaseElector implements AutoCloseable {
       long frozen = frozenDeadlines.computeIfAbsent(v, k -> nodeDeadline);
       mine = frozen - now > 0;
       if (mine) {
-        loop.schedule(() -> evaluate(v), frozen - now);
+        wake(v, frozen, now); // one keyed timer, however often it is evaluated meanwhile
       }
     }
     report(v, mine, hs, want, now);
@@ -1192,7 +1210,12 @@ public final class LeaseElector implements AutoCloseable {
     List<Candidate> cands = new ArrayList<>();
     cands.add(new Candidate(node, true));
     for (Peer p : peers.values()) {
-      if (!p.node.equals(node) && p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
+      if (!p.node.equals(node)
+          && p.present()
+          && p.sameProtocol()
+          && !p.fenced()
+          && !p.stopped()
+          && !lapsed(p, now)) {
         cands.add(new Candidate(p.node, true));
       }
     }
@@ -1480,37 +1503,63 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void enqueue(Key k, boolean isUrgent) {
-    if (queued.contains(k) || inflight.containsKey(k)) {
+    enqueue(k, isUrgent ? Lane.URGENT : Lane.NORMAL);
+  }
+
+  /**
+   * Queues a write of {@code k} in {@code lane}; a key already queued in a slower lane moves up (a
+   * release must not wait behind the throttled adoption it was queued as).
+   */
+  private void enqueue(Key k, Lane lane) {
+    Lane current = queued.get(k);
+    if (inflight.containsKey(k) || (current != null && current.compareTo(lane) <= 0)) {
       return;
     }
-    queued.add(k);
-    (isUrgent ? urgent : normal).add(k);
+    queued.put(k, lane);
+    switch (lane) {
+      case URGENT -> urgent.add(k);
+      case NORMAL -> normal.add(k);
+      case ADOPT -> adoptions.add(k);
+    }
   }
 
   /** Inherited VIPs are rewritten in our name a few at a time: it is tidying, not urgent. */
   private void adopt(String v) {
-    Key k = Key.vip(v);
-    if (queued.contains(k) || inflight.containsKey(k)) {
-      return;
-    }
-    queued.add(k);
-    adoptions.add(k);
+    enqueue(Key.vip(v), Lane.ADOPT);
   }
 
+  /** The next key of {@code lane}, skipping entries of keys that moved to a faster lane. */
+  private Key poll(ArrayDeque<Key> deque, Lane lane) {
+    Key k;
+    while ((k = deque.poll()) != null) {
+      if (queued.get(k) == lane) {
+        queued.remove(k);
+        return k;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Starts queued writes: urgent, then normal ones up to {@code writeConcurrency} (adoptions in
+   * flight do not count against them), then adoptions while a quarter of it is free for them.
+   */
   private void pump() {
     int adoptLimit = Math.max(1, writeConcurrency / 4);
-    while (inflight.size() < writeConcurrency) {
-      Key k;
-      if (!urgent.isEmpty()) {
-        k = urgent.poll();
-      } else if (!normal.isEmpty()) {
-        k = normal.poll();
-      } else if (!adoptions.isEmpty() && adoptionsInFlight < adoptLimit) {
-        k = adoptions.poll();
-      } else {
+    while (true) {
+      Key k = null;
+      if (inflight.size() - adoptionsInFlight < writeConcurrency) {
+        k = poll(urgent, Lane.URGENT);
+        if (k == null) {
+          k = poll(normal, Lane.NORMAL);
+        }
+      }
+      if (k == null && inflight.size() < writeConcurrency && adoptionsInFlight < adoptLimit) {
+        k = poll(adoptions, Lane.ADOPT);
+      }
+      if (k == null) {
         break;
       }
-      queued.remove(k);
       Op op =
           switch (k.kind()) {
             case FENCE -> planFence(k);
@@ -1593,6 +1642,12 @@ public final class LeaseElector implements AutoCloseable {
     if (want && canAcquire(now)) {
       V1Lease body;
       if (l == null) {
+        if (!b.virtual()) {
+          // its Lease went away since this write was queued: a VIP without a Lease gets its
+          // first owner only from a genesis Lease, never from a create racing one
+          requestGenesis();
+          return null;
+        }
         body = newVipLease(v, node, wall, null);
         return new Op(k, "acquire", name, a -> a.create(body));
       }
@@ -1635,6 +1690,7 @@ public final class LeaseElector implements AutoCloseable {
         .leaseTransitions(transitions);
     VipAddress vip = Leases.vipOf(l);
     body.getMetadata().getAnnotations().put(INCARNATION, incarnation);
+    body.getMetadata().getAnnotations().put(Leases.PROTOCOL, Leases.PROTOCOL_VERSION);
     if (vip != null) {
       body.getMetadata().getAnnotations().put(Leases.VIP, vip.literal());
     }
@@ -1662,7 +1718,12 @@ public final class LeaseElector implements AutoCloseable {
     String x = k.id();
     long now = loop.nanoTime();
     Peer p = peers.get(x);
-    if (phase != Phase.RUNNING || closing || p == null || !lapsed(p, now) || p.fenced()) {
+    if (phase != Phase.RUNNING
+        || closing
+        || p == null
+        || !lapsed(p, now)
+        || p.fenced()
+        || !p.sameProtocol()) {
       return null;
     }
     if (!apiHealthy(now)) {
@@ -1933,6 +1994,7 @@ public final class LeaseElector implements AutoCloseable {
   private boolean goneForGood(Peer p, long now) {
     return !p.node.equals(node)
         && p.present()
+        && p.sameProtocol()
         && (p.fenced() || p.stopped() || lapsed(p, now))
         && now - Math.max(p.changedAt, resyncAt) - config.releasedLeaseGc().toNanos() >= 0;
   }
@@ -2244,6 +2306,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     Map<String, String> a = b.getMetadata().getAnnotations();
     a.put(Leases.NODE, node);
+    a.put(Leases.PROTOCOL, Leases.PROTOCOL_VERSION);
     a.put(INCARNATION, incarnation);
     a.put(Leases.ELIGIBLE, Boolean.toString(healthy && !closing));
     a.put(Leases.STATE, closing ? Leases.STATE_STOPPED : Leases.STATE_RUNNING);

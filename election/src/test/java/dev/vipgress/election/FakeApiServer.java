@@ -46,6 +46,14 @@ final class FakeApiServer {
 
   private final java.util.Set<Long> usedVersions = new java.util.HashSet<>();
 
+  /**
+   * VIP Leases created with a holder other than the one of its deleted predecessor while no genesis
+   * Lease existed: first owners come only from a genesis Lease.
+   */
+  final List<String> claimedOutsideGenesis = new ArrayList<>();
+
+  private final Map<String, String> lastHolder = new java.util.HashMap<>();
+
   private String nextVersion() {
     ++revision;
     if (!opaqueVersions) {
@@ -217,6 +225,13 @@ final class FakeApiServer {
     if (objects.containsKey(name)) {
       throw new ApiException(409, "already exists");
     }
+    String holder = Leases.holder(lease);
+    if (Leases.isVipLease(lease)
+        && !holder.isEmpty()
+        && !objects.containsKey(Genesis.NAME)
+        && !holder.equals(lastHolder.get(name))) {
+      claimedOutsideGenesis.add(name + " by " + holder);
+    }
     V1Lease stored = Leases.copy(lease);
     stored.getMetadata().resourceVersion(nextVersion()).uid("uid-" + revision);
     objects.put(name, stored);
@@ -227,6 +242,7 @@ final class FakeApiServer {
   void deleteByHand(String name) {
     V1Lease cur = objects.remove(name);
     if (cur != null) {
+      lastHolder.put(name, Leases.holder(cur));
       V1Lease gone = Leases.copy(cur);
       gone.getMetadata().resourceVersion(nextVersion());
       notifyWatches("DELETED", gone);
