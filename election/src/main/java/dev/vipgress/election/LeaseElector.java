@@ -7,6 +7,7 @@ import dev.vipgress.election.Placement.Candidate;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.models.V1Lease;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.OffsetDateTime;
@@ -33,7 +34,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -278,7 +278,7 @@ public final class LeaseElector implements AutoCloseable {
   private final ConcurrentHashMap<String, Long> deadlineView = new ConcurrentHashMap<>();
   private volatile long nodeDeadlineView = Long.MIN_VALUE;
   private final AtomicReference<Thread> eventThread = new AtomicReference<>();
-  private final Metrics metrics = new Metrics();
+  private final ElectionInstruments metrics;
 
   /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
   private static final long FOLLOWS_NODE = Long.MIN_VALUE;
@@ -314,6 +314,7 @@ public final class LeaseElector implements AutoCloseable {
     this.durationNanos = config.leaseDuration().toNanos();
     this.incarnation = newIncarnation();
     this.writeConcurrency = config.apiConcurrency();
+    this.metrics = new ElectionInstruments(deadlineView::size, wiring.watch()::requests);
   }
 
   private static Wiring realWiring(ElectionConfig config, ApiClient client, String nodeName) {
@@ -386,7 +387,7 @@ public final class LeaseElector implements AutoCloseable {
 
               @Override
               public void broken(Throwable cause) {
-                metrics.watchRestarts.incrementAndGet();
+                metrics.watchRestarts.inc();
                 log.warn("leaseWatchBroken node={} cause={}", node, String.valueOf(cause));
                 loop.execute(() -> viewFellBehind("watchBroken"));
               }
@@ -446,11 +447,8 @@ public final class LeaseElector implements AutoCloseable {
     return node;
   }
 
+  /** A snapshot of this elector's metrics (the same values {@link #registerMetrics} exposes). */
   public ElectionMetrics metrics() {
-    Map<LossReason, Long> losses = new EnumMap<>(LossReason.class);
-    for (LossReason r : LossReason.values()) {
-      losses.put(r, metrics.losses.get(r).get());
-    }
     return new ElectionMetrics(
         deadlineView.size(),
         metrics.knownVips,
@@ -458,16 +456,21 @@ public final class LeaseElector implements AutoCloseable {
         metrics.liveNodes,
         metrics.eligibleNodes,
         metrics.apiHealthy,
-        metrics.acquisitions.get(),
-        losses,
-        metrics.releases.get(),
-        metrics.fences.get(),
-        metrics.conflicts.get(),
-        metrics.apiErrors.get(),
-        metrics.renewals.get(),
-        metrics.renewalFailures.get(),
-        metrics.watchRestarts.get(),
-        metrics.requests.get() + wiring.watch().requests());
+        ElectionInstruments.value(metrics.acquisitions),
+        metrics.losses(),
+        ElectionInstruments.value(metrics.releases),
+        ElectionInstruments.value(metrics.fences),
+        ElectionInstruments.value(metrics.conflicts),
+        ElectionInstruments.value(metrics.apiErrors),
+        ElectionInstruments.value(metrics.renewals),
+        ElectionInstruments.value(metrics.renewalFailures),
+        ElectionInstruments.value(metrics.watchRestarts),
+        ElectionInstruments.value(metrics.requests) + wiring.watch().requests());
+  }
+
+  /** Exposes this elector's {@code vipgress_election_*} metrics in {@code registry}. */
+  public void registerMetrics(PrometheusRegistry registry) {
+    metrics.register(registry);
   }
 
   /**
@@ -1303,7 +1306,7 @@ public final class LeaseElector implements AutoCloseable {
       long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
       announced.put(v, deadline);
       deadlineView.put(v, frozenDeadlines.containsKey(v) ? deadline : FOLLOWS_NODE);
-      metrics.acquisitions.incrementAndGet();
+      metrics.acquisitions.inc();
       logVip(
           v,
           () -> log.info("leaseAcquired vip={} deadlineInMs={}", v, (deadline - now) / 1_000_000));
@@ -1327,7 +1330,7 @@ public final class LeaseElector implements AutoCloseable {
       } else {
         why = LossReason.TAKEN;
       }
-      metrics.losses.get(why).incrementAndGet();
+      metrics.lost(why);
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
       pendingLost.merge(v, 1, Integer::sum);
       lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
@@ -1573,7 +1576,7 @@ public final class LeaseElector implements AutoCloseable {
       if (op.kind().equals("adopt")) {
         adoptionsInFlight++;
       }
-      metrics.requests.incrementAndGet();
+      metrics.requests.inc();
       inflight.put(k, op);
       submit(
           wiring.io(),
@@ -1840,13 +1843,13 @@ public final class LeaseElector implements AutoCloseable {
         removeGenesis();
       }
     } else if (error.getCode() == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       readBeforeWrite.add(Genesis.NAME);
       enqueue(GENESIS_KEY, true);
     } else if (error.getCode() == 404) {
       removeGenesis();
     } else {
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "genesisWriteFailed node={} op={} code={} error={}",
           node,
@@ -2051,7 +2054,7 @@ public final class LeaseElector implements AutoCloseable {
       log.info("nodeLeaseCollected node={} peer={}: gone and referenced by nothing", node, x);
       removeNode(x, loop.nanoTime());
     } else if (error.getCode() != 409) { // 409: it changed (came back); looked at again later
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "nodeLeaseGcFailed node={} peer={} code={} error={}",
           node,
@@ -2131,7 +2134,7 @@ public final class LeaseElector implements AutoCloseable {
           evaluate(v);
         }
         case "fence" -> {
-          metrics.fences.incrementAndGet();
+          metrics.fences.inc();
           log.warn("nodeFenced node={} peer={}", node, op.key().id());
           if (versions.answered(Leases.name(result), Leases.resourceVersion(result))) {
             applyNodeLease(result, now);
@@ -2139,7 +2142,7 @@ public final class LeaseElector implements AutoCloseable {
         }
         default -> {
           if ("release".equals(op.kind())) {
-            metrics.releases.incrementAndGet();
+            metrics.releases.inc();
             logVip(op.key().id(), () -> log.info("leaseReleased vip={}", op.key().id()));
           }
           if (result != null) {
@@ -2159,7 +2162,7 @@ public final class LeaseElector implements AutoCloseable {
         }
       }
     } else if (error.getCode() == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       log.debug("leaseConflict node={} lease={} op={}", node, op.leaseName(), op.kind());
       readBeforeWrite.add(op.leaseName());
       enqueue(op.key(), true);
@@ -2178,7 +2181,7 @@ public final class LeaseElector implements AutoCloseable {
         evaluate(op.key().id());
       }
     } else {
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "leaseWriteFailed node={} lease={} op={} code={} error={}",
           node,
@@ -2279,7 +2282,7 @@ public final class LeaseElector implements AutoCloseable {
     Set<String> handoffsSent = Set.copyOf(pendingHandoffs.keySet());
     renewing = true;
     renewSentAt = now;
-    metrics.requests.incrementAndGet();
+    metrics.requests.inc();
     submit(
         wiring.liveness(),
         () -> {
@@ -2329,7 +2332,7 @@ public final class LeaseElector implements AutoCloseable {
     ownNeedsCreate = false;
     pendingHandoffs.keySet().removeAll(handoffsSent);
     long now = loop.nanoTime();
-    metrics.renewals.incrementAndGet();
+    metrics.renewals.inc();
     own = r;
     if (versions.answered(ownLeaseName, Leases.resourceVersion(r))) {
       applyNodeLease(r, now);
@@ -2413,7 +2416,7 @@ public final class LeaseElector implements AutoCloseable {
     long now = loop.nanoTime();
     int code = e.getCode();
     if (code == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       readOwn();
       return;
     }
@@ -2422,8 +2425,8 @@ public final class LeaseElector implements AutoCloseable {
       recreateOwn();
       return;
     }
-    metrics.renewalFailures.incrementAndGet();
-    metrics.apiErrors.incrementAndGet();
+    metrics.renewalFailures.inc();
+    metrics.apiErrors.inc();
     writeConcurrency = 1;
     if (!renewFailedSinceOk) {
       log.warn(
@@ -2442,7 +2445,7 @@ public final class LeaseElector implements AutoCloseable {
 
   private void readOwn() {
     renewing = true;
-    metrics.requests.incrementAndGet();
+    metrics.requests.inc();
     submit(
         wiring.liveness(),
         () -> {
@@ -2687,31 +2690,6 @@ public final class LeaseElector implements AutoCloseable {
     try (var a = MDC.putCloseable("vip", vip);
         var b = MDC.putCloseable("lease", VipAddress.parse(vip).leaseName())) {
       logCall.run();
-    }
-  }
-
-  /** Counters (any thread) and gauges (written by the loop). */
-  private static final class Metrics {
-    final AtomicLong acquisitions = new AtomicLong();
-    final Map<LossReason, AtomicLong> losses = new EnumMap<>(LossReason.class);
-    final AtomicLong releases = new AtomicLong();
-    final AtomicLong fences = new AtomicLong();
-    final AtomicLong conflicts = new AtomicLong();
-    final AtomicLong apiErrors = new AtomicLong();
-    final AtomicLong renewals = new AtomicLong();
-    final AtomicLong renewalFailures = new AtomicLong();
-    final AtomicLong watchRestarts = new AtomicLong();
-    final AtomicLong requests = new AtomicLong();
-    volatile int knownVips;
-    volatile int candidateVips;
-    volatile int liveNodes;
-    volatile int eligibleNodes;
-    volatile boolean apiHealthy = true;
-
-    Metrics() {
-      for (LossReason r : LossReason.values()) {
-        losses.put(r, new AtomicLong());
-      }
     }
   }
 }
