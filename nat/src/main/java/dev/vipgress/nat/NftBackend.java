@@ -53,6 +53,10 @@ public final class NftBackend implements AutoCloseable {
   private boolean started;
   private boolean closed;
 
+  /** Set by the kernel watch (another thread) when routes or links changed under us. */
+  private final java.util.concurrent.atomic.AtomicBoolean kernelChanged =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   public NftBackend(NatConfig config) {
     this(config, new ProcessCommandRunner(), System::nanoTime);
   }
@@ -265,6 +269,27 @@ public final class NftBackend implements AutoCloseable {
   }
 
   /**
+   * Watches the kernel's links and routes ({@code ip -o monitor link route}): when an uplink or the
+   * tunnel device changes (a link that goes down takes the steering routes through it along,
+   * silently) or a steering table changes, the next {@link #apply} or {@link #refresh} re-reads
+   * rules, routes, neighbours and FDB and restores what is missing, and {@code onChange} is called
+   * — on the watch's thread: it must only enqueue that apply. Level-triggered against the kernel,
+   * not against what was last written.
+   *
+   * @return the running watch; close it before {@link #close}
+   */
+  public CommandRunner.Watch watchKernel(Runnable onChange) {
+    return runner.watch(
+        KernelEvents.command(config),
+        line -> {
+          if (KernelEvents.relevant(line, config)) {
+            kernelChanged.set(true);
+            onChange.run();
+          }
+        });
+  }
+
+  /**
    * Re-arms the heartbeat to the earliest (new) deadline of the live owned VIPs, and fences VIPs
    * whose own deadline has passed; nothing else. Cheap: one small nft transaction whatever the
    * number of VIPs, no read-back. VIPs the last {@link #apply} did not install are ignored (they
@@ -274,7 +299,7 @@ public final class NftBackend implements AutoCloseable {
    */
   public void refresh(NodeDesired desired) {
     ensureOpen();
-    if (listing == null) {
+    if (listing == null || kernelChanged.get()) {
       apply(desired);
       return;
     }
@@ -423,14 +448,24 @@ public final class NftBackend implements AutoCloseable {
 
   private void sync(boolean force) {
     long now = nanoClock.getAsLong();
+    boolean changed = kernelChanged.getAndSet(false);
     if (!force
         && listing != null
         && routeView != null
         && tunnelView != null
         && now - syncedAtNanos < config.resyncInterval().toNanos()) {
+      if (changed) {
+        // links or routes changed: the table is untouched by that, the paths may not be
+        syncPaths();
+      }
       return;
     }
     listing = kernel.readTable();
+    syncPaths();
+    syncedAtNanos = now;
+  }
+
+  private void syncPaths() {
     if (config.vxlan()) {
       // someone may have deleted or changed the device (and with it our routes through it)
       kernel.ensureDevice();
@@ -440,7 +475,6 @@ public final class NftBackend implements AutoCloseable {
     }
     routeView = kernel.readRoutes();
     localAddresses = kernel.readAddresses();
-    syncedAtNanos = now;
   }
 
   private Map<String, Long> timeouts(Map<String, Long> deadlines) {
