@@ -94,16 +94,20 @@ public record NatPlan(
     List<ApplyResult.Refused> refused = new ArrayList<>();
     // Hash maps throughout and no sorting of the whole state: the plan costs a few hash operations
     // per element, and the order of the input never matters (every tie is broken by address).
+    int owners = desired.owned().size();
+    int pods = desired.steering().size() + desired.egressBackends().size();
     Map<String, Map<String, String>> el = new HashMap<>();
     for (String n : TableState.TRACKED) {
-      el.put(n, new HashMap<>());
+      boolean big = n.matches("(vips|owned|snat)[46]");
+      boolean steer = n.matches("(steer|backends)[46]");
+      el.put(n, HashMap.newHashMap(big ? owners : steer ? pods : 16));
     }
     List<Cidr> cluster = normalise(desired.clusterRanges());
     for (Cidr c : cluster) {
       el.get("cluster" + c.family().suffix).put(key(c), "");
     }
 
-    Map<InetAddress, OwnedVip> byVip = new HashMap<>();
+    Map<InetAddress, OwnedVip> byVip = HashMap.newHashMap(owners);
     for (OwnedVip o : desired.owned()) {
       OwnedVip prev = byVip.get(o.vip());
       if (prev != null) {
@@ -116,7 +120,7 @@ public record NatPlan(
       byVip.put(o.vip(), o);
     }
     // a pod egresses as the lowest VIP that lists it
-    Map<InetAddress, InetAddress> vipOfPod = new HashMap<>();
+    Map<InetAddress, InetAddress> vipOfPod = HashMap.newHashMap(owners);
     for (OwnedVip o : byVip.values()) {
       for (InetAddress pod : o.backends()) {
         if (Family.of(pod) == o.family()) {
@@ -124,7 +128,7 @@ public record NatPlan(
         }
       }
     }
-    Map<String, Long> deadlines = new HashMap<>();
+    Map<String, Long> deadlines = HashMap.newHashMap(owners);
     for (OwnedVip o : byVip.values()) {
       Family f = o.family();
       String vip = Addresses.format(o.vip());
