@@ -70,6 +70,8 @@ final class NatLab implements AutoCloseable {
             NftBackend.class,
             FlowProbe.class,
             picocli.CommandLine.class,
+            com.google.common.net.InetAddresses.class,
+            com.google.common.util.concurrent.internal.InternalFutureFailureAccess.class,
             com.fasterxml.jackson.databind.ObjectMapper.class,
             com.fasterxml.jackson.core.JsonFactory.class,
             com.fasterxml.jackson.annotation.JsonProperty.class,
