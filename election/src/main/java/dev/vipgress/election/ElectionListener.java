@@ -11,9 +11,10 @@ import java.util.concurrent.CompletionStage;
  * return). VIPs are canonical literals ({@link VipAddress#literal()}).
  *
  * <p>Deadlines are {@link System#nanoTime()} values: the owner must stop announcing and SNATing to
- * the VIP by then unless a later {@link #renewed} extended it. On the graceful paths (shutdown,
- * unhealthy, candidacy withdrawn) {@link #lost} returns before the elector writes the release that
- * lets a peer take over.
+ * the VIP by then unless a later {@link #renewed} extended it. Losses arrive in batches through
+ * {@link #lostAll}; a release that lets a peer take a lost VIP (shutdown, unhealthy, candidacy
+ * withdrawn, rebalancing) is written only once its returned stage has completed, or at the latest
+ * at the fencing deadline last given for those VIPs (the {@code lost()} barrier).
  */
 public interface ElectionListener {
 
@@ -45,12 +46,14 @@ public interface ElectionListener {
   void ownerChanged(String vip, Optional<String> node);
 
   /**
-   * This node no longer owns any of {@code vips}, for one reason. The returned stage completes once
-   * the node has actually stopped announcing and SNATing to every one of them; the elector writes a
-   * release that lets a peer take them over only after it completed (the {@code lost()} barrier).
-   * Called on the events thread; must not block. The default calls {@link #lost(String,
-   * LossReason)} for each and completes at once (for listeners whose {@code lost} acts
-   * synchronously).
+   * This node no longer owns any of {@code vips}, for one reason; the elector calls this, not
+   * {@code lost}. The returned stage completes once the node has actually stopped announcing and
+   * SNATing to every one of them; the elector writes a release that lets a peer take them over only
+   * after it completed (the {@code lost()} barrier). It does not wait past the last fencing
+   * deadline given for these VIPs: the datapath must have stopped by then anyway (its kernel state
+   * expires on its own), and a peer could fence this node from then on. Called on the events
+   * thread; must not block. The default calls {@link #lost(String, LossReason)} for each and
+   * completes at once (for listeners whose {@code lost} acts synchronously).
    */
   default CompletionStage<Void> lostAll(Set<String> vips, LossReason reason) {
     for (String vip : vips) {

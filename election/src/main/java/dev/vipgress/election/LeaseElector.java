@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -23,6 +24,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -68,13 +70,23 @@ import org.slf4j.MDC;
  *       and then waited {@code leaseDuration}, so it lands strictly after the deadline. Clocks are
  *       never compared across machines.
  *   <li><b>Graceful paths.</b> Shutdown and loss of health write a new incarnation (and
- *       not-eligible) on the liveness Lease: one write frees all VIPs and peers take them at once,
- *       after {@link ElectionListener#lost} has returned for each.
+ *       not-eligible) on the liveness Lease: one write frees all VIPs and peers take them at once.
+ *       That write, and any single release, waits for the listener: the stage {@link
+ *       ElectionListener#lostAll} returned must complete first (the datapath really stopped), or
+ *       the fencing deadline last given for those VIPs must pass (then the datapath's own fencing
+ *       has stopped them, and peers could fence this node anyway).
  *   <li><b>API server unreachable.</b> Renewals fail, the deadline passes, VIPs are lost locally.
  *       Peers cannot fence either. When renewals succeed again the node resumes the VIPs its Leases
  *       still hold; peers restart their lapse clocks whenever their own API access recovers and
  *       never fence while their own renewal is stuck, so a returning API server does not set off a
  *       wave of fencing.
+ *   <li><b>Re-created liveness Lease.</b> A node that finds its liveness Lease gone (collected, or
+ *       deleted by hand) loses every VIP and re-creates it under a new incarnation: the fence and
+ *       handoff records went with the old one, so nothing of the old incarnation may revive.
+ *   <li><b>No claim from a stale view.</b> After a failed renewal, a re-created liveness Lease or a
+ *       broken watch, nothing new is claimed until the watch (or a re-list) has delivered this
+ *       node's liveness Lease at a version one of its own writes since returned (the watch is in
+ *       commit order, so the view then holds everything up to that write).
  *   <li><b>Placement.</b> Free VIPs go to the first of the live eligible candidates in rendezvous
  *       order, the previous holder first ({@link Placement}). Owned VIPs never move while their
  *       owner is live, eligible and a candidate.
@@ -184,8 +196,15 @@ public final class LeaseElector implements AutoCloseable {
   private final Map<String, Long> announced = new HashMap<>();
   private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
   private final Map<String, Integer> pendingLost = new HashMap<>();
-  private List<String> lostSinceBarrier = new ArrayList<>();
-  private boolean barrierPosted;
+
+  /** Losses reported but not yet handed to the listener, by reason (one lostAll per reason). */
+  private final Map<LossReason, LossBatch> lostSinceFlush = new EnumMap<>(LossReason.class);
+
+  private boolean flushPosted;
+
+  /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
+  private final List<Runnable> heldBehindLosses = new ArrayList<>();
+
   private final ArrayDeque<Key> urgent = new ArrayDeque<>();
   private final ArrayDeque<Key> normal = new ArrayDeque<>();
   private final ArrayDeque<Key> adoptions = new ArrayDeque<>();
@@ -228,6 +247,18 @@ public final class LeaseElector implements AutoCloseable {
   private long runningSince;
   private long lastPeerJoin = Long.MIN_VALUE;
   private final Set<String> everEligible = new HashSet<>();
+
+  /**
+   * Whether the Lease view is known to hold everything up to this node's latest liveness write.
+   * False from a failed renewal, a re-created liveness Lease or a broken watch until the watch (or
+   * a re-list) delivers this node's own Lease at a version one of its writes since returned: the
+   * watch delivers in commit order, so every change before that write is in the view too. Until
+   * then nothing new is claimed (VIPs still held on an unbroken deadline stay).
+   */
+  private boolean viewCurrent = true;
+
+  private final Set<String> ownWrittenVersions = new HashSet<>();
+  private final Set<String> ownSeenVersions = new HashSet<>();
 
   // ---- read from any thread ----
   private final AtomicBoolean started = new AtomicBoolean();
@@ -347,6 +378,7 @@ public final class LeaseElector implements AutoCloseable {
               public void broken(Throwable cause) {
                 metrics.watchRestarts.incrementAndGet();
                 log.warn("leaseWatchBroken node={} cause={}", node, String.valueOf(cause));
+                loop.execute(() -> viewFellBehind("watchBroken"));
               }
             });
   }
@@ -526,6 +558,7 @@ public final class LeaseElector implements AutoCloseable {
       if (Leases.isNodeLease(l)) {
         seenNodes.add(Leases.nodeOf(l));
         applyNodeLease(l, now);
+        ownVersionSeen(l);
       }
     }
     for (V1Lease l : leases) {
@@ -571,6 +604,7 @@ public final class LeaseElector implements AutoCloseable {
         removeNode(Leases.nodeOf(l), l, now);
       } else {
         applyNodeLease(l, now);
+        ownVersionSeen(l);
       }
     } else if (Genesis.isGenesisLease(l)) {
       if (deleted) {
@@ -940,7 +974,8 @@ public final class LeaseElector implements AutoCloseable {
         && healthy
         && ownValid(now)
         && nodeDeadline - now > config.retryInterval().toNanos()
-        && now - graceEnd() >= 0;
+        && now - graceEnd() >= 0
+        && viewCurrent;
   }
 
   /**
@@ -1023,7 +1058,13 @@ public final class LeaseElector implements AutoCloseable {
     String holder = r.holder();
     boolean want = wants(v, now);
 
-    boolean mine = hs == HolderState.MINE && want && healthy && !closing && ownValid(now);
+    boolean mine =
+        hs == HolderState.MINE
+            && want
+            && healthy
+            && !closing
+            && ownValid(now)
+            && (viewCurrent || announced.containsKey(v));
     if (l != null || b.virtual() || hs != HolderState.MINE) {
       frozenDeadlines.remove(v);
     } else if (mine) {
@@ -1218,7 +1259,8 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void report(String v, boolean mine, HolderState hs, boolean want, long now) {
-    boolean was = announced.containsKey(v);
+    Long lastDeadline = announced.get(v);
+    boolean was = lastDeadline != null;
     if (mine && !was) {
       long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
       announced.put(v, deadline);
@@ -1250,11 +1292,10 @@ public final class LeaseElector implements AutoCloseable {
       metrics.losses.get(why).incrementAndGet();
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
       pendingLost.merge(v, 1, Integer::sum);
-      emit(() -> listener.lost(v, why));
-      lostSinceBarrier.add(v);
-      if (!barrierPosted) {
-        barrierPosted = true;
-        loop.execute(this::postLostBarrier); // after this task: one barrier for the whole batch
+      lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
+      if (!flushPosted) {
+        flushPosted = true;
+        loop.execute(this::flushLosses); // after this task: one lostAll for the whole batch
       }
     } else if (mine && frozenDeadlines.containsKey(v)) {
       deadlineView.put(v, frozenDeadlines.get(v));
@@ -1284,27 +1325,94 @@ public final class LeaseElector implements AutoCloseable {
       ownerView.remove(v);
     }
     log.debug("ownerChanged node={} vip={} owner={}", node, v, owner.orElse("-"));
-    emit(() -> listener.ownerChanged(v, owner));
+    emitOwnerChange(() -> listener.ownerChanged(v, owner));
   }
 
-  /** Once the event thread has delivered every lost() so far, the releases may be written. */
-  private void postLostBarrier() {
-    barrierPosted = false;
-    List<String> batch = lostSinceBarrier;
-    lostSinceBarrier = new ArrayList<>();
-    submit(
-        wiring.events(),
-        () -> loop.executePriority(() -> lostDelivered(batch))); // after every lost() so far
+  /**
+   * VIPs lost for one reason, handed to {@link ElectionListener#lostAll} together; {@code bound} is
+   * the latest fencing deadline the listener was given for any of them.
+   */
+  private static final class LossBatch {
+    final LossReason reason;
+    final Set<String> vips = new java.util.LinkedHashSet<>();
+    long bound = Long.MIN_VALUE;
+    boolean delivered;
+
+    LossBatch(LossReason reason) {
+      this.reason = reason;
+    }
+
+    void add(String v, long deadline) {
+      vips.add(v);
+      if (bound == Long.MIN_VALUE || deadline - bound > 0) {
+        bound = deadline;
+      }
+    }
   }
 
-  private void lostDelivered(List<String> batch) {
-    for (String v : batch) {
+  /**
+   * Hands the losses reported so far to the listener, one {@link ElectionListener#lostAll} per
+   * reason, before any later event (so events keep their order). The releases that let a peer take
+   * these VIPs wait in {@link #pendingLost} until the returned stage has completed, or at the
+   * latest until the fencing deadline the listener was last given for them: by then the datapath
+   * has stopped by contract (its kernel state expires on its own), and a peer could have fenced
+   * this node anyway. So a listener that never completes delays a handover by at most one lease
+   * duration, and never lets two nodes own a VIP.
+   */
+  private void flushLosses() {
+    flushPosted = false;
+    if (lostSinceFlush.isEmpty()) {
+      return;
+    }
+    List<LossBatch> batches = new ArrayList<>(lostSinceFlush.values());
+    lostSinceFlush.clear();
+    long now = loop.nanoTime();
+    for (LossBatch batch : batches) {
+      Set<String> vipsLost = Collections.unmodifiableSet(batch.vips);
+      submit(
+          wiring.events(),
+          () -> {
+            eventThread.compareAndSet(null, Thread.currentThread());
+            CompletionStage<Void> stopped;
+            try {
+              stopped = listener.lostAll(vipsLost, batch.reason);
+            } catch (RuntimeException e) {
+              log.error("election listener failed", e);
+              stopped = null;
+            }
+            if (stopped == null) {
+              loop.executePriority(() -> lostDelivered(batch, false));
+            } else {
+              stopped.whenComplete(
+                  (ok, err) -> loop.executePriority(() -> lostDelivered(batch, false)));
+            }
+          });
+      loop.schedulePriority(() -> lostDelivered(batch, true), Math.max(0, batch.bound - now));
+    }
+    heldBehindLosses.forEach(this::submitEvent);
+    heldBehindLosses.clear();
+  }
+
+  /** The listener has stopped serving {@code batch} (or its deadline passed): release them. */
+  private void lostDelivered(LossBatch batch, boolean timedOut) {
+    if (batch.delivered) {
+      return;
+    }
+    batch.delivered = true;
+    if (timedOut) {
+      log.atWarn()
+          .addKeyValue("node", node)
+          .addKeyValue("vips", batch.vips.size())
+          .addKeyValue("reason", batch.reason)
+          .log("lostBarrierTimedOut: the listener did not confirm the stop before the deadline");
+    }
+    for (String v : batch.vips) {
       pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
     }
     if (pendingLost.isEmpty() && !ownWritten && !renewing) {
       renewNow(); // the bulk release
     }
-    for (String v : batch) {
+    for (String v : batch.vips) {
       if ((!candidacy.contains(v) || declined.containsKey(v)) && !closing) {
         evaluate(v); // the single release of a VIP that left the candidacy
       }
@@ -1321,12 +1429,25 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
+  /** Runs {@code call} on the event thread, after every loss reported before it. */
   private void emit(Runnable call) {
-    emit(call, null);
+    flushLosses();
+    submitEvent(call);
   }
 
-  /** Runs {@code call} on the event thread, then {@code after} back on the loop. */
-  private void emit(Runnable call, Runnable after) {
+  /**
+   * Runs an {@code ownerChanged} call on the event thread; while losses are being collected into a
+   * batch it waits behind them, so a bulk loss stays one {@code lostAll} per reason.
+   */
+  private void emitOwnerChange(Runnable call) {
+    if (lostSinceFlush.isEmpty()) {
+      submitEvent(call);
+    } else {
+      heldBehindLosses.add(call);
+    }
+  }
+
+  private void submitEvent(Runnable call) {
     submit(
         wiring.events(),
         () -> {
@@ -1335,9 +1456,6 @@ public final class LeaseElector implements AutoCloseable {
             call.run();
           } catch (RuntimeException e) {
             log.error("election listener failed", e);
-          }
-          if (after != null) {
-            loop.execute(after);
           }
         });
   }
@@ -1430,6 +1548,9 @@ public final class LeaseElector implements AutoCloseable {
     boolean want = wants(v, now);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
     if (hs == HolderState.MINE) {
+      if (!viewCurrent && !announced.containsKey(v)) {
+        return null; // claimed only once the view has caught up (a fullPass follows)
+      }
       if (pendingLost.containsKey(v)) {
         return null; // released after the listener heard lost(); lostDelivered re-evaluates
       }
@@ -2125,6 +2246,7 @@ public final class LeaseElector implements AutoCloseable {
     if (own == null || !Leases.newer(own, r)) {
       own = r;
     }
+    ownVersionWritten(r);
     boolean wasValid = ownValid(now);
     boolean recovered = renewFailedSinceOk || now - sent > durationNanos / 4;
     long rtt = now - sent;
@@ -2207,10 +2329,9 @@ public final class LeaseElector implements AutoCloseable {
       readOwn();
       return;
     }
+    viewFellBehind("renewFailed");
     if (code == 404) {
-      log.warn("nodeLeaseMissing node={}: re-creating it", node);
-      ownNeedsCreate = own != null; // keep its annotations (handoff records) in the new one
-      renewNow();
+      recreateOwn();
       return;
     }
     metrics.renewalFailures.incrementAndGet();
@@ -2263,8 +2384,8 @@ public final class LeaseElector implements AutoCloseable {
   private void onOwnReadFailed(ApiException e) {
     renewing = false;
     if (e.getCode() == 404) {
-      ownNeedsCreate = own != null;
-      renewNow();
+      viewFellBehind("nodeLeaseMissing");
+      recreateOwn();
       return;
     }
     onRenewFailed(loop.nanoTime(), e);
@@ -2311,6 +2432,73 @@ public final class LeaseElector implements AutoCloseable {
       return;
     }
     own = l;
+  }
+
+  /**
+   * This node's liveness Lease is gone (collected after a long outage, or deleted by hand). Its
+   * history went with it — a fence, the handoff records — so the Lease is re-created under a new
+   * incarnation: no VIP Lease of the old one can come back to life from a stale view. Every owned
+   * VIP is lost (as {@link LossReason#FENCED}); once the view has caught up, placement (previous
+   * holder first) gives back what nobody else took meanwhile.
+   */
+  private void recreateOwn() {
+    log.atWarn()
+        .addKeyValue("node", node)
+        .addKeyValue("incarnation", incarnation)
+        .log("nodeLeaseMissing: re-creating it under a new incarnation");
+    ownNeedsCreate = own != null; // keep its annotations (handoff records) in the new one
+    if (ownWritten) {
+      bump(LossReason.FENCED);
+      fullPass();
+    }
+    renewNow();
+  }
+
+  private void viewFellBehind(String why) {
+    if (!viewCurrent) {
+      return;
+    }
+    viewCurrent = false;
+    ownWrittenVersions.clear();
+    ownSeenVersions.clear();
+    log.atInfo().addKeyValue("node", node).addKeyValue("cause", why).log("leaseViewBehind");
+  }
+
+  /** A successful write of this node's liveness Lease returned {@code r}. */
+  private void ownVersionWritten(V1Lease r) {
+    String rv = Leases.resourceVersion(r);
+    if (viewCurrent || rv == null) {
+      return;
+    }
+    if (ownSeenVersions.contains(rv)) {
+      caughtUp();
+    } else {
+      ownWrittenVersions.add(rv);
+    }
+  }
+
+  /** The watch (or a re-list) delivered {@code l}; if it is this node's own write, caught up. */
+  private void ownVersionSeen(V1Lease l) {
+    if (viewCurrent || !node.equals(Leases.nodeOf(l))) {
+      return;
+    }
+    String rv = Leases.resourceVersion(l);
+    if (rv == null) {
+      return;
+    }
+    if (ownWrittenVersions.contains(rv)) {
+      caughtUp();
+    } else if (ownSeenVersions.size() < 64) {
+      ownSeenVersions.add(rv);
+    }
+  }
+
+  private void caughtUp() {
+    viewCurrent = true;
+    ownWrittenVersions.clear();
+    ownSeenVersions.clear();
+    log.atInfo().addKeyValue("node", node).log("leaseViewCaughtUp");
+    fullPass();
   }
 
   private void startClaimLater() {

@@ -84,6 +84,22 @@ final class FakeApiServer {
     boolean partitioned;
     long extraLatencyMillis;
 
+    /**
+     * The watch connection is broken and has not re-listed yet: events are lost (not held) until
+     * {@link #relist()} (a watch that expired and must list again).
+     */
+    boolean watchBroken;
+
+    private Watch watch;
+
+    /** The broken watch lists again: a fresh snapshot, then events as they happen. */
+    void relist() {
+      watchBroken = false;
+      if (watch != null) {
+        watch.snapshot();
+      }
+    }
+
     /** Runs a request: after the latency, unless the server is frozen (then on thaw). */
     Executor executor() {
       return r -> {
@@ -161,7 +177,8 @@ final class FakeApiServer {
     }
 
     LeaseWatch watch() {
-      return new Watch(this);
+      watch = new Watch(this);
+      return watch;
     }
   }
 
@@ -235,7 +252,7 @@ final class FakeApiServer {
       if (closed) {
         return;
       }
-      if (down || client.partitioned || frozen) {
+      if (down || client.partitioned || frozen || client.watchBroken) {
         sched.schedule(this::snapshot, 50_000_000L);
         return;
       }
@@ -243,7 +260,7 @@ final class FakeApiServer {
     }
 
     void deliver(String type, V1Lease l) {
-      if (closed) {
+      if (closed || client.watchBroken) {
         return;
       }
       if (client.partitioned) {

@@ -555,22 +555,6 @@ class LeaseElectorTest {
   }
 
   @Test
-  void nodeLeaseDeletedByHandIsRecreatedAndNothingMoves() {
-    FakeCluster c = cluster(15);
-    Set<String> vips = FakeCluster.vips(20);
-    Member a = c.start("node1", vips);
-    c.start("node2", vips);
-    c.sched.advance(Duration.ofSeconds(3));
-    Map<String, String> before = c.ownership();
-    String inc = Leases.annotation(c.server.lease("node-node1"), Leases.INCARNATION);
-    c.server.deleteByHand("node-node1");
-    c.sched.advance(Duration.ofSeconds(4));
-    assertEquals(before, c.ownership());
-    assertEquals(inc, Leases.annotation(c.server.lease("node-node1"), Leases.INCARNATION));
-    assertEquals(0, a.listener.count("lost", null));
-  }
-
-  @Test
   void concurrentClaimsResolveThroughConflictsToOneOwnerEach() {
     ElectionConfig cfg =
         ElectionConfig.builder("vipgress")

@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /** Records what an elector reported, with fake timestamps, and feeds the shared {@link Ledger}. */
 final class RecordingListener implements ElectionListener {
@@ -20,6 +22,12 @@ final class RecordingListener implements ElectionListener {
   final Map<String, String> owners = new HashMap<>();
   final List<Event> events = new ArrayList<>();
   boolean dead;
+
+  /**
+   * While set, a loss stops the (fake) datapath only when this completes: the ledger counts this
+   * node as owner until then. Null: {@code lostAll} stops at once.
+   */
+  CompletableFuture<Void> stopGate;
 
   RecordingListener(String node, FakeScheduler sched, Ledger ledger) {
     this.node = node;
@@ -56,14 +64,44 @@ final class RecordingListener implements ElectionListener {
     throw new AssertionError("the elector calls lost(vip, reason)");
   }
 
+  /** Without {@link #lostAll}, a loss would only be queued: the datapath stops at the gate. */
   @Override
   public void lost(String vip, LossReason reason) {
     if (dead) {
       return;
     }
+    record(vip, reason);
+    if (stopGate == null) {
+      ledger.lost(node, vip);
+    }
+  }
+
+  @Override
+  public CompletionStage<Void> lostAll(Set<String> vips, LossReason reason) {
+    if (dead) {
+      return CompletableFuture.completedFuture(null);
+    }
+    lostAllCalls++;
+    vips.forEach(v -> record(v, reason));
+    Set<String> stopped = Set.copyOf(vips);
+    CompletableFuture<Void> gate = stopGate;
+    if (gate == null) {
+      stopped.forEach(v -> ledger.lost(node, v));
+      return CompletableFuture.completedFuture(null);
+    }
+    return gate.thenRun(
+        () -> {
+          if (!dead) {
+            stopped.forEach(v -> ledger.lost(node, v));
+          }
+        });
+  }
+
+  int lostAllCalls;
+
+  private void record(String vip, LossReason reason) {
     owned.remove(vip);
     events.add(new Event(sched.nanoTime(), "lost", vip, reason.name()));
-    ledger.lost(node, vip);
   }
 
   @Override

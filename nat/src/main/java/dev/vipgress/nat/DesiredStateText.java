@@ -15,9 +15,13 @@ import java.util.Set;
  * cluster 10.244.0.0/16
  * own 192.168.100.200 backends=10.244.1.2,10.244.3.2 [scope=0.0.0.0/0]
  * steer 10.244.3.2 owner=node1 via=192.168.100.11 vip=192.168.100.200 [scope=...] [vxlan=192.168.100.11]
+ * backend 10.244.1.2 [scope=...]
  * </pre>
  *
- * {@code vxlan=} names the owner's underlay IPv4: the pod reaches it through the VXLAN tunnel.
+ * {@code backend} names a local egress backend ({@link NodeDesired#egressBackends()}): held closed
+ * unless SNATed here or steered.
+ *
+ * <p>{@code vxlan=} names the owner's underlay IPv4: the pod reaches it through the VXLAN tunnel.
  *
  * <p>Deadlines are not in the text: the agent sets them from its own TTL.
  */
@@ -29,6 +33,7 @@ public record DesiredStateText(long generation, NodeDesired desired) {
     Set<OwnedVip> owned = new LinkedHashSet<>();
     Map<InetAddress, Steer> steering = new HashMap<>();
     Set<Cidr> cluster = new HashSet<>();
+    Map<InetAddress, Set<Cidr>> backends = new HashMap<>();
     int n = 0;
     for (String raw : text.split("\n")) {
       n++;
@@ -67,10 +72,11 @@ public record DesiredStateText(long generation, NodeDesired desired) {
                     Addresses.parse(require(kv, "vip", n)),
                     cidrs(kv.get("scope")),
                     kv.containsKey("vxlan") ? Addresses.parse(kv.get("vxlan")) : null));
+        case "backend" -> backends.put(Addresses.parse(w[1]), cidrs(kv.get("scope")));
         default -> throw new IllegalArgumentException("line " + n + ": unknown keyword " + w[0]);
       }
     }
-    return new DesiredStateText(gen, new NodeDesired(owned, steering, cluster));
+    return new DesiredStateText(gen, new NodeDesired(owned, steering, cluster, backends));
   }
 
   private static String require(Map<String, String> kv, String k, int line) {

@@ -211,6 +211,25 @@ public record NatPlan(
         }
       }
     }
+    Map<InetAddress, Set<Cidr>> failClosed = new LinkedHashMap<>(desired.egressBackends());
+    for (InetAddress pod : steeredPods) {
+      failClosed.putIfAbsent(pod, desired.steering().get(pod).scope());
+    }
+    for (Map.Entry<InetAddress, Set<Cidr>> e : failClosed.entrySet()) {
+      Family f = Family.of(e.getKey());
+      String p = Addresses.format(e.getKey());
+      if (e.getValue().isEmpty()) {
+        el.get("backends" + f.suffix).put(p, "");
+        continue;
+      }
+      List<Cidr> scope = scopeOf(e.getValue(), f);
+      if (scope.isEmpty()) {
+        conflicts.add("backend " + p + " has no scope prefix of its own family; not held closed");
+      }
+      for (Cidr c : scope) {
+        el.get("backends" + f.suffix + "s").put(p + " . " + key(c), "");
+      }
+    }
     TableState table = new TableState(true, new TreeMap<>(el));
     return new NatPlan(table, deadlines, slots, cluster, conflicts);
   }

@@ -29,12 +29,14 @@ import java.util.TreeSet;
  *   <li>{@code steer_snat} (nat, srcnat - 20): identity SNAT of steered packets, which binds before
  *       a CNI masquerade can rewrite them to the node IP.
  *   <li>{@code egress_snat} (nat, srcnat - 10): backend pod → VIP.
- *   <li>{@code postrouting} (filter, srcnat + 10): drops packets SNATed to a VIP past its deadline
- *       and backend packets about to leave with the pod IP (fail closed); and packets of pods of
- *       other nodes (cluster source, arriving through an uplink or the tunnel) that would leave for
- *       outside the cluster unchanged — what another node steers here before this node SNATs it (a
- *       takeover in progress) or after it stopped (a release it has not heard of) is dropped, never
- *       forwarded with the pod IP.
+ *   <li>{@code postrouting} (filter, srcnat + 10): drops packets SNATed to a VIP past its deadline;
+ *       packets of a local egress backend ({@code backendsN}, whatever its VIP's ownership) about
+ *       to leave for a destination its VIP would SNAT neither SNATed to a VIP nor steered (fail
+ *       closed: no owner, a lapsed heartbeat, a frozen or exited daemon, a CNI masquerade); and
+ *       packets of pods of other nodes (cluster source, arriving through an uplink or the tunnel)
+ *       that would leave for outside the cluster unchanged — what another node steers here before
+ *       this node SNATs it (a takeover in progress) or after it stopped (a release it has not heard
+ *       of) is dropped, never forwarded with the pod IP.
  *   <li>{@code forward} (filter): clamps the MSS of TCP handshakes of local pods steered through
  *       the VXLAN tunnel (both the pod's SYN and the SYN-ACK to it: the pod's segments must fit the
  *       tunnel's MTU even where ICMP "fragmentation needed" never reaches it).
@@ -42,7 +44,7 @@ import java.util.TreeSet;
  */
 public final class NftRenderer {
   /** Bump when the structure changes. */
-  static final String VERSION = "vipgress-nat/5";
+  static final String VERSION = "vipgress-nat/6";
 
   private final NatConfig config;
 
@@ -109,6 +111,9 @@ public final class NftRenderer {
               + ty
               + " : mark; flags interval; }");
       l.add("add set " + t + " tunnel" + s + " { type " + ty + "; }");
+      l.add("add set " + t + " backends" + s + " { type " + ty + "; }");
+      l.add(
+          "add set " + t + " backends" + s + "s { type " + ty + " . " + ty + "; flags interval; }");
     }
     l.add("add set " + t + " alive { typeof meta nfproto; flags timeout; }");
     chain(l, "prerouting", "filter", "prerouting", "mangle");
@@ -207,21 +212,36 @@ public final class NftRenderer {
     for (Family f : Family.values()) {
       String p = f.nftProto;
       String s = f.suffix;
-      rule(
-          l,
-          "postrouting",
-          "ct direction original "
-              + p
-              + " saddr @snat"
+      // the original source (conntrack), so a CNI masquerade that ran before us cannot hide it;
+      // SNATed here means the VIP is the source now (the fence rules above judge it)
+      String unchanged =
+          p
+              + " daddr != @cluster"
               + s
               + " "
               + p
-              + " daddr != @cluster"
+              + " saddr != @vips"
               + s
               + " meta mark & "
               + mask
-              + " == 0 drop",
-          "fail closed: never with the pod IP");
+              + " == 0 drop";
+      rule(
+          l,
+          "postrouting",
+          "ct direction original ct original " + p + " saddr @backends" + s + " " + unchanged,
+          "fail closed: a local egress backend leaves SNATed or steered, never as itself");
+      rule(
+          l,
+          "postrouting",
+          "ct direction original ct original "
+              + p
+              + " saddr . "
+              + p
+              + " daddr @backends"
+              + s
+              + "s "
+              + unchanged,
+          "fail closed: a local egress backend leaves SNATed or steered, never as itself");
     }
     if (config.vxlan() && config.mssClamp()) {
       for (Family f : Family.values()) {

@@ -39,7 +39,11 @@ public record TableState(
           "steer4s",
           "steer6s",
           "tunnel4",
-          "tunnel6");
+          "tunnel6",
+          "backends4",
+          "backends6",
+          "backends4s",
+          "backends6s");
 
   /**
    * Wraps (does not copy) the element maps: callers hand over maps they no longer change, so

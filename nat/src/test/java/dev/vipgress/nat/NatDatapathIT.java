@@ -97,6 +97,21 @@ class NatDatapathIT {
   }
 
   @Test
+  void aLocalBackendWithNoOwnerAnywhereIsDroppedNotLeakedEvenUnderAMasquerade() {
+    // between a bulk release and the written Lease, after a deadline loss, in an apiserver outage:
+    // the node knows its backends but no live owner; it must neither leak the pod IP nor let a
+    // CNI masquerade send the packets out as the node IP
+    nl.masquerade("node3", "10.244.3.0/24");
+    nl.agent("node2", null, LAYOUT);
+    nl.agent("node3", null, LAYOUT);
+    assertNull(nl.seenBy("node2-p1", false), "no owner: dropped, not sent as the pod IP");
+    assertNull(nl.seenBy("node2-p1", true), "IPv6: dropped, not sent as the pod IP");
+    assertNull(nl.seenBy("node3-p1", false), "no owner: dropped, not masqueraded");
+    assertEquals(nl.lab.ipv4("node3"), nl.seenBy("node3-p2", false), "others: the masquerade");
+    assertEquals(nl.slotIp("node2-p2", false), nl.seenBy("node2-p2", false), "others: untouched");
+  }
+
+  @Test
   void steeredBackendBeatsACniMasquerade() {
     nl.masquerade("node3", "10.244.3.0/24");
     nl.agent("node1", "node1", LAYOUT);

@@ -165,6 +165,14 @@ final class NatLab implements AutoCloseable {
       b4.add(slotIp(slot, false));
       b6.add(slotIp(slot, true));
     }
+    for (String slot : layout.backends()) {
+      if (slot.startsWith(node + "-")) {
+        b.append("backend ").append(slotIp(slot, false)).append('\n');
+        if (layout.v6()) {
+          b.append("backend ").append(slotIp(slot, true)).append('\n');
+        }
+      }
+    }
     if (node.equals(owner)) {
       b.append("own ").append(VIP4).append(" backends=").append(String.join(",", b4)).append('\n');
       if (layout.v6()) {

@@ -52,6 +52,25 @@ class NatPlanTest {
   }
 
   @Test
+  void localEgressBackendsAndSteeredPodsAreHeldClosedWhateverTheOwnership() {
+    Map<InetAddress, Steer> steer = new LinkedHashMap<>();
+    steer.put(ip("10.244.1.3"), new Steer("node2", ip("192.168.100.12"), ip("192.168.100.201")));
+    NodeDesired d =
+        new NodeDesired(
+            Set.of(),
+            steer,
+            Set.of(),
+            Map.of(
+                ip("10.244.1.2"), Set.of(),
+                ip("fd76:244:1::2"), Set.of(),
+                ip("10.244.1.4"), Set.of(Cidr.parse("8.8.8.0/24"), Cidr.parse("fd00::/8"))));
+    NatPlan p = NatPlan.of(d, config, Map.of("node2", 0));
+    assertEquals(Set.of("10.244.1.2", "10.244.1.3"), p.table().get("backends4").keySet());
+    assertEquals(Set.of("fd76:244:1::2"), p.table().get("backends6").keySet());
+    assertEquals(Set.of("10.244.1.4 . 8.8.8.0/24"), p.table().get("backends4s").keySet());
+  }
+
+  @Test
   void steeringUsesTheSlotMarkAndScope() {
     NatPlan p = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 4));
     assertEquals(Map.of("10.244.1.9", "0x00050000"), p.table().get("steer4"));

@@ -104,6 +104,32 @@ class NftRendererTest {
   }
 
   @Test
+  void localEgressBackendsLeaveOnlySnatedOrSteeredJudgedByTheirOriginalSource() {
+    // ct original: a CNI masquerade (srcnat, before this chain) must not hide the backend
+    List<String> s = renderer.structure();
+    for (String p : List.of("ip", "ip6")) {
+      String n = p.equals("ip") ? "4" : "6";
+      String tail =
+          " "
+              + p
+              + " daddr != @cluster"
+              + n
+              + " "
+              + p
+              + " saddr != @vips"
+              + n
+              + " meta mark & 0x00ff0000 == 0 drop comment \"fail closed: a local egress backend"
+              + " leaves SNATed or steered, never as itself\"";
+      String head = "add rule inet vipgress postrouting ct direction original ct original " + p;
+      assertTrue(s.contains(head + " saddr @backends" + n + tail), String.join("\n", s));
+      assertTrue(
+          s.contains(head + " saddr . " + p + " daddr @backends" + n + "s" + tail),
+          String.join("\n", s));
+    }
+    assertTrue(s.stream().noneMatch(l -> l.contains("saddr @snat")), "one mechanism, not two");
+  }
+
+  @Test
   void ruleCountsMatchStructure() {
     Map<String, Integer> c = renderer.ruleCounts();
     assertEquals(

@@ -1,7 +1,10 @@
 package dev.vipgress.speaker;
 
 import dev.vipgress.election.ElectionConfig;
+import dev.vipgress.election.ElectionListener;
+import dev.vipgress.election.ExecutorScheduler;
 import dev.vipgress.election.LeaseElector;
+import dev.vipgress.election.Scheduler;
 import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NatConfig;
@@ -15,6 +18,7 @@ import dev.vipgress.speaker.k8s.ServiceWriter;
 import dev.vipgress.speaker.l2.InterfacePattern;
 import dev.vipgress.speaker.l2.L2Announcer;
 import dev.vipgress.speaker.l2.L2Config;
+import dev.vipgress.speaker.model.Mode;
 import dev.vipgress.speaker.model.SteeringPolicy;
 import dev.vipgress.speaker.observe.HttpEndpoints;
 import dev.vipgress.speaker.observe.SpeakerMetrics;
@@ -45,6 +49,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +76,7 @@ final class Speaker implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private final Path configFile;
-  private Reconciler reconciler;
+  private volatile Reconciler reconciler;
 
   private Speaker(String node, SpeakerConfig cfg, Path configFile, ApiClient client) {
     this.node = node;
@@ -102,7 +108,11 @@ final class Speaker implements AutoCloseable {
     SpeakerConfig cfg = config.get();
     List<String> ifaces =
         cfg.interfaces().isEmpty() ? List.of(defaultInterface()) : cfg.interfaces();
-    LOG.info("speakerStarting node={} interfaces={} namespace={}", node, ifaces, cfg.namespace());
+    LOG.atInfo()
+        .addKeyValue("node", node)
+        .addKeyValue("interfaces", ifaces)
+        .addKeyValue("namespace", cfg.namespace())
+        .log("speakerStarting");
 
     SpeakerConfig.Steering st = cfg.steering();
     List<InterfaceAddress> uplinkAddrs = uplinkAddresses(ifaces);
@@ -122,86 +132,48 @@ final class Speaker implements AutoCloseable {
             .vxlanMtu(st.vxlanMtu());
     if (st.mode() != SteeringPolicy.Mode.DIRECT) {
       if (tunnelLocal == null) {
-        LOG.warn(
-            "vxlanDisabled reason=\"no IPv4 address on the uplink interfaces {}\": backends"
-                + " cannot be steered to owners on other L2 segments",
-            ifaces);
+        LOG.atWarn()
+            .addKeyValue("reason", "no IPv4 address on the uplink interfaces " + ifaces)
+            .log("vxlanDisabled: backends cannot be steered to owners on other L2 segments");
       }
       nb.vxlanLocal(tunnelLocal);
     }
-    LOG.info(
-        "steering mode={} uplinkSubnets={} vxlanLocal={}",
-        st.mode(),
-        subnets,
-        tunnelLocal == null ? "-" : Addresses.format(tunnelLocal));
-    NftBackend nat = new NftBackend(nb.build());
-    try {
-      try {
-        nat.start();
-      } catch (NatException.TunnelUnavailable e) {
-        if (st.mode() != SteeringPolicy.Mode.AUTO) {
-          throw e;
-        }
-        // auto: owners on this node's segment still work; off-segment ones are reported
-        LOG.warn(
-            "vxlanDisabled reason=\"{}\": backends on this node cannot be steered to owners on"
-                + " other L2 segments",
-            e.getMessage());
-        nat = new NftBackend(nb.vxlanLocal(null).build());
-        nat.start();
-      }
-    } catch (RuntimeException e) {
-      throw new StartupException("egress datapath: " + e.getMessage(), e);
-    }
+    LOG.atInfo()
+        .addKeyValue("mode", st.mode())
+        .addKeyValue("uplinkSubnets", subnets)
+        .addKeyValue("vxlanLocal", tunnelLocal == null ? "-" : Addresses.format(tunnelLocal))
+        .log("steering");
+    NftBackend nat = startDatapath(nb, st.mode());
+    closeables.add(() -> nat.close(true)); // a restart hands over: fail-closed state stays
 
-    Announcer announcer =
+    L2Announcer announcer =
         new L2Announcer(
             L2Config.defaults(ifaces).withGarp(cfg.garpCount(), cfg.garpInterval()), registry);
+    closeables.add(announcer);
     try {
       announcer.start();
     } catch (Exception e) {
-      nat.close(false);
       throw new StartupException("L2 announcer: " + e.getMessage(), e);
     }
-
     ServiceWriter writer =
         new ServiceWriter(client, node, r -> metrics.apiErrors.labelValues(r).inc());
-    Reconciler[] recRef = new Reconciler[1];
-    ClusterWatch watch =
-        new ClusterWatch(
-            client,
-            () -> {
-              if (recRef[0] != null) {
-                recRef[0].trigger();
-              }
-            },
-            r -> metrics.apiErrors.labelValues(r).inc());
+    closeables.add(writer);
+    ClusterWatch watch = new ClusterWatch(client, r -> metrics.apiErrors.labelValues(r).inc());
+    closeables.add(watch);
+    ExecutorScheduler loop = new ExecutorScheduler("vipgress-reconcile");
+    closeables.add(loop);
 
-    SpeakerConfig.Timing t = cfg.timing();
-    ElectionConfig ecfg =
-        ElectionConfig.builder(cfg.namespace())
-            .leaseDuration(t.leaseDuration())
-            .renewInterval(t.renewInterval())
-            .retryInterval(t.retryInterval())
-            .rebalanceInterval(cfg.rebalanceInterval())
-            .build();
-    // The elector calls the reconciler; the reconciler drives the elector: tie the knot.
-    ReconcilerProxy proxy = new ReconcilerProxy();
-    LeaseElector election = new LeaseElector(ecfg, client, node, proxy);
-    reconciler =
-        new Reconciler(
-            node,
-            config::get,
-            ClusterSource.of(watch),
-            Candidacy.of(election),
+    ElectionConfig ecfg = electionConfig(cfg);
+    Edge edge =
+        new Edge(
+            loop,
+            watch,
+            writer,
             Datapath.of(nat),
-            announcer,
-            Reporter.of(writer),
-            metrics,
-            steering);
-    proxy.target = reconciler;
-    recRef[0] = reconciler;
-    announcer.onHealthChange(reconciler::trigger);
+            Map.of(Mode.L2, announcer),
+            listener -> new LeaseElector(ecfg, client, node, listener));
+    Core core = wire(node, config::get, steering, metrics, edge);
+    reconciler = core.reconciler();
 
     if (cfg.httpPort() > 0) {
       try {
@@ -210,15 +182,15 @@ final class Speaker implements AutoCloseable {
                 cfg.httpPort(),
                 registry,
                 () -> !closed.get(),
-                () -> reconciler.ready() && watch.synced(),
+                () -> core.reconciler().ready() && watch.synced(),
                 () -> {
                   Map<String, Object> s = new LinkedHashMap<>();
                   s.put("node", node);
-                  s.put("vips", reconciler.status());
+                  s.put("vips", core.reconciler().status());
                   return s;
                 });
-        http.start();
         closeables.add(http);
+        http.start();
       } catch (IOException e) {
         throw new StartupException(
             "cannot listen on httpPort " + cfg.httpPort() + ": " + e.getMessage(), e);
@@ -232,7 +204,7 @@ final class Speaker implements AutoCloseable {
               next -> {
                 config.set(next);
                 metrics.configStale.set(0);
-                reconciler.trigger();
+                core.reconciler().trigger();
               },
               err -> {
                 metrics.configStale.set(1);
@@ -244,16 +216,97 @@ final class Speaker implements AutoCloseable {
                         + " rejected, keeping the last good one: "
                         + String.join("; ", err.errors()));
               });
-      cw.start();
       closeables.add(cw);
+      cw.start();
     }
     watch.start();
-    election.start();
-    reconciler.start();
-    closeables.add(writer);
-    closeables.add(watch);
-    closeables.add(announcer);
-    LOG.info("speakerStarted node={}", node);
+    core.elector().start();
+    core.reconciler().start();
+    LOG.atInfo().addKeyValue("node", node).log("speakerStarted");
+  }
+
+  /**
+   * The daemon's I/O edge: the reconcile loop, the Kubernetes watches and writers, the kernel
+   * datapath, the announcers and the elector's API access. {@link #wire} builds the core on it; a
+   * test passes fakes here and nowhere else.
+   *
+   * @param elector builds the elector that reports to the given listener
+   */
+  record Edge(
+      Scheduler loop,
+      ClusterSource cluster,
+      Reporter reporter,
+      Datapath datapath,
+      Map<Mode, Announcer> announcers,
+      Function<ElectionListener, LeaseElector> elector) {}
+
+  /** The daemon's core as {@link #wire} builds it; not started. */
+  record Core(Reconciler reconciler, LeaseElector elector) {}
+
+  /**
+   * Wires the reconciler and the elector as the daemon runs them. The elector reports to the
+   * reconciler itself (every {@link ElectionListener} method, the loss reason and the {@code
+   * lostAll} barrier included: no forwarding layer); the reconciler drives the elector.
+   */
+  static Core wire(
+      String node,
+      Supplier<SpeakerConfig> config,
+      SteeringPolicy steering,
+      SpeakerMetrics metrics,
+      Edge edge) {
+    AtomicReference<LeaseElector> elector = new AtomicReference<>();
+    Reconciler reconciler =
+        new Reconciler(
+            node,
+            config,
+            steering,
+            new Reconciler.Wiring(
+                edge.loop(),
+                edge.cluster(),
+                Candidacy.of(elector::get),
+                edge.datapath(),
+                edge.announcers(),
+                edge.reporter(),
+                metrics));
+    elector.set(edge.elector().apply(reconciler));
+    edge.cluster().onChange(reconciler::trigger);
+    edge.announcers().values().forEach(a -> a.onHealthChange(reconciler::trigger));
+    return new Core(reconciler, elector.get());
+  }
+
+  /** The elector's configuration from the speaker's. */
+  static ElectionConfig electionConfig(SpeakerConfig cfg) {
+    SpeakerConfig.Timing t = cfg.timing();
+    return ElectionConfig.builder(cfg.namespace())
+        .leaseDuration(t.leaseDuration())
+        .renewInterval(t.renewInterval())
+        .retryInterval(t.retryInterval())
+        .rebalanceInterval(cfg.rebalanceInterval())
+        .build();
+  }
+
+  private static NftBackend startDatapath(NatConfig.Builder nb, SteeringPolicy.Mode mode)
+      throws StartupException {
+    NftBackend nat = new NftBackend(nb.build());
+    try {
+      try {
+        nat.start();
+      } catch (NatException.TunnelUnavailable e) {
+        if (mode != SteeringPolicy.Mode.AUTO) {
+          throw e;
+        }
+        // auto: owners on this node's segment still work; off-segment ones are reported
+        LOG.atWarn()
+            .addKeyValue("reason", e.getMessage())
+            .log(
+                "vxlanDisabled: backends on this node cannot be steered to owners on other L2 segments");
+        nat = new NftBackend(nb.vxlanLocal(null).build());
+        nat.start();
+      }
+    } catch (RuntimeException e) {
+      throw new StartupException("egress datapath: " + e.getMessage(), e);
+    }
+    return nat;
   }
 
   /**
@@ -321,47 +374,20 @@ final class Speaker implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    LOG.info("speakerStopping node={}", node);
+    LOG.atInfo().addKeyValue("node", node).log("speakerStopping");
     if (reconciler != null) {
-      reconciler.close();
+      reconciler.close(); // hands over: the elector releases once withdrawn and un-SNATed
     }
     for (AutoCloseable c : closeables.reversed()) {
       try {
         c.close();
       } catch (Exception e) {
-        LOG.warn("closeFailed part={} error={}", c.getClass().getSimpleName(), e.toString());
+        LOG.atWarn()
+            .addKeyValue("part", c.getClass().getSimpleName())
+            .addKeyValue("error", e.toString())
+            .log("closeFailed");
       }
     }
     stopped.countDown();
-  }
-
-  /** Lets the elector be built before the reconciler that listens to it. */
-  private static final class ReconcilerProxy implements dev.vipgress.election.ElectionListener {
-    volatile Reconciler target;
-
-    @Override
-    public void acquired(String vip, long deadline) {
-      target.acquired(vip, deadline);
-    }
-
-    @Override
-    public void renewed(String vip, long deadline) {
-      target.renewed(vip, deadline);
-    }
-
-    @Override
-    public void renewedAll(java.util.Set<String> vips, long deadline) {
-      target.renewedAll(vips, deadline);
-    }
-
-    @Override
-    public void lost(String vip) {
-      target.lost(vip);
-    }
-
-    @Override
-    public void ownerChanged(String vip, java.util.Optional<String> n) {
-      target.ownerChanged(vip, n);
-    }
   }
 }

@@ -6,6 +6,7 @@ import dev.vipgress.speaker.model.Labels;
 import dev.vipgress.speaker.model.NodeInfo;
 import dev.vipgress.speaker.model.ServiceInfo;
 import dev.vipgress.speaker.model.ServiceKey;
+import dev.vipgress.speaker.reconcile.ClusterSource;
 import io.kubernetes.client.informer.ResourceEventHandler;
 import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,9 +37,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Informers for the opted-in Services (label {@code vipgress.dev/announce}), Services that ask for
  * egress without announcing (to warn about them), all EndpointSlices, and Nodes. Every change only
- * calls {@code onChange}; {@link #view()} reads a snapshot from the caches.
+ * calls the {@link #onChange} callbacks; {@link #view()} reads a snapshot from the caches.
  */
-public final class ClusterWatch implements AutoCloseable {
+public final class ClusterWatch implements ClusterSource, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
   private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -47,13 +49,13 @@ public final class ClusterWatch implements AutoCloseable {
   private final SharedIndexInformer<V1Service> egressOnly;
   private final SharedIndexInformer<V1EndpointSlice> slices;
   private final SharedIndexInformer<V1Node> nodes;
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
   /**
    * @param client a client whose read timeout is 0 (watches are long-lived)
-   * @param onChange called on an informer thread after any change; must not block
    * @param onError called with the resource kind when a list/watch fails
    */
-  public ClusterWatch(ApiClient client, Runnable onChange, Consumer<String> onError) {
+  public ClusterWatch(ApiClient client, Consumer<String> onError) {
     CoreV1Api core = new CoreV1Api(client);
     DiscoveryV1Api discovery = new DiscoveryV1Api(client);
     long resync = Duration.ofMinutes(10).toMillis();
@@ -114,10 +116,11 @@ public final class ClusterWatch implements AutoCloseable {
             V1NodeList.class,
             resync,
             (k, t) -> error(onError, "nodes", t));
-    addHandler(services, onChange);
-    addHandler(egressOnly, onChange);
-    addHandler(slices, onChange);
-    addHandler(nodes, onChange);
+    Runnable changed = () -> listeners.forEach(Runnable::run);
+    addHandler(services, changed);
+    addHandler(egressOnly, changed);
+    addHandler(slices, changed);
+    addHandler(nodes, changed);
   }
 
   private static void error(Consumer<String> onError, String kind, Throwable t) {
@@ -151,6 +154,13 @@ public final class ClusterWatch implements AutoCloseable {
     egressOnlyFactory.startAllRegisteredInformers();
   }
 
+  /** Runs {@code callback} on an informer thread after any change; it must not block. */
+  @Override
+  public void onChange(Runnable callback) {
+    listeners.add(callback);
+  }
+
+  @Override
   public boolean synced() {
     return services.hasSynced()
         && egressOnly.hasSynced()
@@ -159,6 +169,7 @@ public final class ClusterWatch implements AutoCloseable {
   }
 
   /** A snapshot of the caches as model records. */
+  @Override
   public ClusterView view() {
     Map<ServiceKey, ServiceInfo> svc = new HashMap<>();
     for (V1Service s : services.getIndexer().list()) {

@@ -2,6 +2,7 @@ package dev.vipgress.speaker.k8s;
 
 import dev.vipgress.speaker.model.Labels;
 import dev.vipgress.speaker.model.ServiceKey;
+import dev.vipgress.speaker.reconcile.Reporter;
 import io.kubernetes.client.custom.V1Patch;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * happen on one background thread so the reconciler never waits for the apiserver; an identical
  * Event is written once, not on every reconcile.
  */
-public final class ServiceWriter implements AutoCloseable {
+public final class ServiceWriter implements Reporter, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ServiceWriter.class);
   private final CoreV1Api core;
   private final ApiClient client;
@@ -52,6 +53,7 @@ public final class ServiceWriter implements AutoCloseable {
   }
 
   /** Records an Event unless the same reason and message was the last one for this Service. */
+  @Override
   public void event(ServiceKey svc, boolean warning, String reason, String message) {
     String sig = reason + "|" + message;
     // A warning is written once per Service (a Service can have several at once); a normal Event
@@ -67,6 +69,7 @@ public final class ServiceWriter implements AutoCloseable {
   }
 
   /** Forgets the dedupe state of a Service, so its next Event is written again. */
+  @Override
   public void forget(ServiceKey svc) {
     lastEvent.remove(svc);
     warned.remove(svc);
@@ -131,6 +134,7 @@ public final class ServiceWriter implements AutoCloseable {
   }
 
   /** Sets {@code vipgress.dev/owner} on the Service to this node. */
+  @Override
   public void annotateOwner(ServiceKey svc) {
     writer.execute(
         () -> {

@@ -89,18 +89,33 @@ public final class EgressPlanner {
     }
     Set<OwnedVip> owned = new LinkedHashSet<>();
     Map<InetAddress, Steer> steers = new HashMap<>();
+    Map<InetAddress, Set<Cidr>> held = new HashMap<>();
     for (VipSpec s : specs) {
       Set<InetAddress> mine =
           s.backends().stream()
               .map(Backend::ip)
               .filter(ip -> s.vip().equals(podVip.get(ip)))
               .collect(Collectors.toCollection(LinkedHashSet::new));
+      // held closed in the kernel whatever the VIP's ownership: SNATed here, steered, or dropped
+      for (Backend b : s.backends()) {
+        if (self.equals(b.node())
+            && mine.contains(b.ip())
+            && b.ip().getClass() == s.vip().getClass()) {
+          held.put(b.ip(), Set.of());
+        }
+      }
       Long deadline = ownedDeadlines.get(s.vip());
       if (deadline != null) {
         owned.add(new OwnedVip(s.vip(), mine, deadline, Set.of()));
         continue;
       }
       String owner = owners.get(s.text());
+      if (self.equals(owner)) {
+        // the owners view names this node, but it holds no deadline for the VIP (acquired but not
+        // yet installed, or lost but not yet rewritten): steering to itself would loop; the local
+        // backends stay held closed until the view and the deadlines agree
+        continue;
+      }
       NodeInfo ownerNode = owner == null ? null : nodes.get(owner);
       Optional<InetAddress> hop = nextHop(ownerNode, s.vip());
       InetAddress tunnel = null;
@@ -136,7 +151,7 @@ public final class EgressPlanner {
         }
       }
     }
-    return new Result(new NodeDesired(owned, steers, ranges), problems);
+    return new Result(new NodeDesired(owned, steers, ranges, held), problems);
   }
 
   private static Optional<InetAddress> nextHop(NodeInfo owner, InetAddress vip) {

@@ -2,6 +2,7 @@ package dev.vipgress.speaker.reconcile;
 
 import dev.vipgress.election.LeaseElector;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /** What the reconciler tells the election (the election module's {@link LeaseElector}). */
 public interface Candidacy {
@@ -11,24 +12,31 @@ public interface Candidacy {
   /** Node-level eligibility; false hands every owned VIP over at once. */
   void setHealthy(boolean healthy);
 
-  /** Release every owned VIP so a peer takes over immediately. */
+  /**
+   * Release every owned VIP so a peer takes over immediately; returns once the releases are written
+   * (the elector waits for {@link Reconciler#lostAll} to complete first) or its timeout passed.
+   */
   void close();
 
-  static Candidacy of(LeaseElector elector) {
+  /**
+   * The elector as a candidacy. It is built after the reconciler that listens to it, so it is
+   * looked up at each call (the reconciler calls only from its loop, after {@code start}).
+   */
+  static Candidacy of(Supplier<LeaseElector> elector) {
     return new Candidacy() {
       @Override
       public void setCandidacy(Set<String> vips) {
-        elector.setCandidacy(vips);
+        elector.get().setCandidacy(vips);
       }
 
       @Override
       public void setHealthy(boolean healthy) {
-        elector.setHealthy(healthy);
+        elector.get().setHealthy(healthy);
       }
 
       @Override
       public void close() {
-        elector.close();
+        elector.get().close();
       }
     };
   }

@@ -1,26 +1,14 @@
 package dev.vipgress.speaker.reconcile;
 
-import dev.vipgress.speaker.k8s.ClusterWatch;
 import dev.vipgress.speaker.model.ClusterView;
 
-/** Snapshots of the watched cluster objects ({@link ClusterWatch} in the daemon). */
+/** Snapshots of the watched cluster objects (the informers of {@code k8s.ClusterWatch}). */
 public interface ClusterSource {
   /** Whether the first list of every watch has arrived. */
   boolean synced();
 
   ClusterView view();
 
-  static ClusterSource of(ClusterWatch watch) {
-    return new ClusterSource() {
-      @Override
-      public boolean synced() {
-        return watch.synced();
-      }
-
-      @Override
-      public ClusterView view() {
-        return watch.view();
-      }
-    };
-  }
+  /** Registers a callback run after any change; it must not block (enqueue and return). */
+  void onChange(Runnable callback);
 }

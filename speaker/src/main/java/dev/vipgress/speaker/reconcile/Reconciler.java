@@ -1,13 +1,13 @@
 package dev.vipgress.speaker.reconcile;
 
 import dev.vipgress.election.ElectionListener;
-import dev.vipgress.election.ElectionListener.LossReason;
+import dev.vipgress.election.Scheduler;
 import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NodeDesired;
+import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.config.SpeakerConfig;
-import dev.vipgress.speaker.model.Backend;
 import dev.vipgress.speaker.model.ClusterView;
 import dev.vipgress.speaker.model.EgressPlanner;
 import dev.vipgress.speaker.model.IpLiteral;
@@ -16,116 +16,126 @@ import dev.vipgress.speaker.model.Mode;
 import dev.vipgress.speaker.model.NodeInfo;
 import dev.vipgress.speaker.model.Plan;
 import dev.vipgress.speaker.model.Planner;
-import dev.vipgress.speaker.model.Problem;
-import dev.vipgress.speaker.model.ServiceKey;
 import dev.vipgress.speaker.model.SteeringPolicy;
 import dev.vipgress.speaker.model.VipSpec;
 import dev.vipgress.speaker.observe.SpeakerMetrics;
+import dev.vipgress.speaker.reconcile.ReconcileResult.Failure;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
+import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
- * Owns ownership, egress and announcement state on one thread. Takeover: SNAT + guard, then
- * announce (GARP burst), then stop steering local pods elsewhere. Release: withdraw the
- * announcement, then steer local pods to the new owner and remove the SNAT in one atomic
+ * Owns ownership, egress and announcement state on one loop ({@link Wiring#loop()}). Takeover: SNAT
+ * + guard, then announce (GARP burst), then stop steering local pods elsewhere. Release: withdraw
+ * the announcement, then steer local pods to the new owner and remove the SNAT in one atomic
  * transaction (with conntrack clean-up).
+ *
+ * <p>Every election callback only enqueues onto the loop, in the order the elector emitted them,
+ * and asks for one coalesced reconcile: a failover of 1,000 VIPs is one pass, not 1,000. All state
+ * is confined to the loop (the owners view included); time is read only from the loop's clock.
  */
 public final class Reconciler implements ElectionListener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
-  private static final long RESYNC_MS = 10_000;
+  private static final long RESYNC_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final Duration RETRY_MIN = Duration.ofMillis(200);
+  private static final Duration RETRY_MAX = Duration.ofSeconds(10);
 
   /** Lease durations a VIP lost to a late renewal stays suspended before it is released. */
   static final int SUSPEND_LEASES = 3;
 
+  /**
+   * What a reconciler runs on and talks to. The daemon wires real ones ({@code Speaker}); tests and
+   * the deterministic simulator pass fakes, all on one simulated {@link Scheduler}.
+   *
+   * @param loop the single loop every reconciler task runs on, and its clock
+   * @param announcers one announcer per mode this node serves; VIPs of other modes are not competed
+   *     for
+   */
+  public record Wiring(
+      Scheduler loop,
+      ClusterSource cluster,
+      Candidacy candidacy,
+      Datapath datapath,
+      Map<Mode, Announcer> announcers,
+      Reporter reporter,
+      SpeakerMetrics metrics) {
+    public Wiring {
+      announcers = new EnumMap<>(announcers);
+    }
+  }
+
+  /** A {@link #lostAll} completion: done once none of {@code vips} is announced or SNATed here. */
+  private record Barrier(Set<InetAddress> vips, long deadline, CompletableFuture<Void> done) {}
+
   private final String self;
   private final Supplier<SpeakerConfig> config;
-  private final ClusterSource watch;
-  private final Candidacy election;
-  private final Datapath nat;
-  private final Announcer announcer;
-  private final Reporter writer;
+  private final SteeringPolicy steering;
+  private final Scheduler loop;
+  private final ClusterSource cluster;
+  private final Candidacy candidacy;
+  private final Datapath datapath;
+  private final Map<Mode, Announcer> announcers;
   private final SpeakerMetrics metrics;
-  private final ScheduledExecutorService loop =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "reconcile");
-            t.setDaemon(true);
-            return t;
-          });
+  private final ServiceReports reports;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final AtomicBoolean refreshPending = new AtomicBoolean();
+  private final AtomicBoolean closeStarted = new AtomicBoolean();
 
-  private final SteeringPolicy steering;
-
-  // Reconcile-thread state.
+  // ---- loop-confined state ----
+  /** What the elector says this node owns, with each VIP's fencing deadline. */
   private final Map<InetAddress, Long> ownedDeadlines = new HashMap<>();
-  private final Set<InetAddress> suspended = new HashSet<>();
-  private final Map<InetAddress, Long> acquiredAt = new HashMap<>();
-  private final Set<InetAddress> announced = new HashSet<>();
-  private final Map<InetAddress, Set<ServiceKey>> toldServices = new HashMap<>();
-  private NodeDesired applied = new NodeDesired(Set.of(), Map.of(), Set.of());
-  private Plan lastPlan = new Plan(Map.of(), List.of());
-  private Set<ServiceKey> lastServices = Set.of();
-  private long retryDelayMs = 0;
-  private boolean closing;
 
-  // Read by /status and /readyz from other threads.
+  private final Set<InetAddress> suspended = new LinkedHashSet<>();
+  private final Map<InetAddress, Long> acquiredAt = new HashMap<>();
+
+  /** VIPs announced here, with the mode (announcer) they are announced by. */
+  private final Map<InetAddress, Mode> announced = new LinkedHashMap<>();
+
+  /** The owner of every VIP as the elector reported it, in the order it reported. */
+  private final Map<String, String> owners = new HashMap<>();
+
+  private final List<Barrier> barriers = new ArrayList<>();
+  private NodeDesired applied = NodeDesired.empty();
+  private Plan lastPlan = new Plan(Map.of(), List.of());
+  private Duration retryDelay = Duration.ZERO;
+  private boolean closing;
+  private boolean closed;
+
+  // ---- read by /status and /readyz from other threads ----
   private volatile List<VipStatus> status = List.of();
   private volatile boolean ready;
-  private final Map<String, String> owners = new ConcurrentHashMap<>();
-
-  public Reconciler(
-      String self,
-      Supplier<SpeakerConfig> config,
-      ClusterSource watch,
-      Candidacy election,
-      Datapath nat,
-      Announcer announcer,
-      Reporter writer,
-      SpeakerMetrics metrics) {
-    this(self, config, watch, election, nat, announcer, writer, metrics, SteeringPolicy.direct());
-  }
 
   /**
    * @param steering how this node's backends reach owners (direct next hop or VXLAN), fixed at
    *     start like the datapath's tunnel
    */
   public Reconciler(
-      String self,
-      Supplier<SpeakerConfig> config,
-      ClusterSource watch,
-      Candidacy election,
-      Datapath nat,
-      Announcer announcer,
-      Reporter writer,
-      SpeakerMetrics metrics,
-      SteeringPolicy steering) {
-    this.steering = steering;
+      String self, Supplier<SpeakerConfig> config, SteeringPolicy steering, Wiring wiring) {
     this.self = self;
     this.config = config;
-    this.watch = watch;
-    this.election = election;
-    this.nat = nat;
-    this.announcer = announcer;
-    this.writer = writer;
-    this.metrics = metrics;
+    this.steering = steering;
+    this.loop = wiring.loop();
+    this.cluster = wiring.cluster();
+    this.candidacy = wiring.candidacy();
+    this.datapath = wiring.datapath();
+    this.announcers = wiring.announcers();
+    this.metrics = wiring.metrics();
+    this.reports = new ServiceReports(self, wiring.reporter());
   }
 
   /**
@@ -139,9 +149,15 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   }
 
   public void start() {
-    var unused =
-        loop.scheduleWithFixedDelay(this::trigger, RESYNC_MS, RESYNC_MS, TimeUnit.MILLISECONDS);
+    loop.schedule(this::resync, RESYNC_NANOS);
     trigger();
+  }
+
+  private void resync() {
+    if (!closed) {
+      trigger();
+      loop.schedule(this::resync, RESYNC_NANOS);
+    }
   }
 
   /** Asks for a reconcile; many triggers before it runs coalesce into one. */
@@ -155,11 +171,6 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     }
   }
 
-  /** Waits until every task queued so far has run (for tests and orderly shutdown). */
-  public void flush() throws Exception {
-    loop.submit(() -> {}).get(10, TimeUnit.SECONDS);
-  }
-
   public List<VipStatus> status() {
     return status;
   }
@@ -168,27 +179,13 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     return ready;
   }
 
-  // ---- election callbacks: only enqueue ----
+  // ---- election callbacks: only enqueue, in order ----
 
   @Override
   public void acquired(String vip, long fencingDeadlineNanos) {
-    long t = System.nanoTime();
+    long t = loop.nanoTime();
     IpLiteral.parse(vip)
-        .ifPresent(
-            a ->
-                loop.execute(
-                    () -> {
-                      ownedDeadlines.put(a, fencingDeadlineNanos);
-                      owners.put(vip, self);
-                      if (suspended.remove(a) && announced.contains(a)) {
-                        // re-taken after a late renewal: re-arm, nothing to take over again
-                        LOG.info("vipResumed vip={}", Addresses.format(a));
-                        announcer.announce(a, fencingDeadlineNanos);
-                      } else {
-                        acquiredAt.put(a, t);
-                      }
-                      reconcile();
-                    }));
+        .ifPresent(a -> loop.execute(() -> onAcquired(vip, a, fencingDeadlineNanos, t)));
   }
 
   @Override
@@ -200,25 +197,17 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   public void renewedAll(Set<String> vips, long fencingDeadlineNanos) {
     List<InetAddress> parsed =
         vips.stream().map(IpLiteral::parse).flatMap(Optional::stream).toList();
-    loop.execute(
-        () -> {
-          // The elector renews only what it owns.
-          boolean revived = false;
-          for (InetAddress a : parsed) {
-            Long prev = ownedDeadlines.put(a, fencingDeadlineNanos);
-            revived |= prev == null || !announced.contains(a);
-          }
-          if (revived) {
-            reconcile();
-          } else if (refreshPending.compareAndSet(false, true)) {
-            loop.execute(this::refresh);
-          }
-        });
+    loop.execute(() -> onRenewed(parsed, fencingDeadlineNanos));
   }
 
   @Override
   public void lost(String vip) {
     lost(vip, LossReason.TAKEN);
+  }
+
+  @Override
+  public void lost(String vip, LossReason reason) {
+    var unused = lostAll(Set.of(vip), reason);
   }
 
   /**
@@ -227,28 +216,78 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
    * deadline already, and the elector usually gives the VIP back with the next renewal — releasing
    * would flap the announcement and the egress for nothing. It is released once another node owns
    * it, or after {@link #SUSPEND_LEASES} lease durations without it coming back.
+   *
+   * <p>The returned stage completes once this node no longer announces nor SNATs to any of {@code
+   * vips} (one reconcile for the whole batch), or once their fencing deadline passed (the kernel
+   * state and the announcer stopped on their own).
    */
   @Override
-  public void lost(String vip, LossReason reason) {
-    IpLiteral.parse(vip)
-        .ifPresent(
-            a ->
-                loop.execute(
-                    () -> {
-                      if (reason == LossReason.DEADLINE
-                          && ownedDeadlines.containsKey(a)
-                          && announced.contains(a)) {
-                        suspend(a);
-                        return;
-                      }
-                      suspended.remove(a);
-                      ownedDeadlines.remove(a);
-                      reconcile();
-                    }));
+  public CompletionStage<Void> lostAll(Set<String> vips, LossReason reason) {
+    Set<InetAddress> parsed = new LinkedHashSet<>();
+    vips.forEach(v -> IpLiteral.parse(v).ifPresent(parsed::add));
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    loop.execute(() -> onLost(parsed, reason, done));
+    return done;
   }
 
   @Override
   public void ownerChanged(String vip, Optional<String> node) {
+    loop.execute(() -> onOwnerChanged(vip, node));
+  }
+
+  // ---- the loop ----
+
+  private void onAcquired(String vip, InetAddress a, long deadline, long at) {
+    ownedDeadlines.put(a, deadline);
+    owners.put(vip, self);
+    Mode mode = announced.get(a);
+    if (suspended.remove(a) && mode != null) {
+      // re-taken after a late renewal: re-arm, nothing to take over again
+      LOG.atInfo().addKeyValue("vip", vip).log("vipResumed");
+      announcers.get(mode).announce(a, deadline);
+    } else {
+      acquiredAt.put(a, at);
+    }
+    trigger();
+  }
+
+  private void onRenewed(List<InetAddress> vips, long deadline) {
+    // The elector renews only what it owns.
+    boolean revived = false;
+    for (InetAddress a : vips) {
+      Long prev = ownedDeadlines.put(a, deadline);
+      revived |= prev == null || !announced.containsKey(a);
+    }
+    if (revived) {
+      trigger();
+    } else if (refreshPending.compareAndSet(false, true)) {
+      loop.execute(this::refresh);
+    }
+  }
+
+  private void onLost(Set<InetAddress> vips, LossReason reason, CompletableFuture<Void> done) {
+    long deadline = loop.nanoTime();
+    for (InetAddress a : vips) {
+      Long dl = ownedDeadlines.get(a);
+      if (dl != null) {
+        deadline = Math.max(deadline, dl);
+      }
+      if (reason == LossReason.DEADLINE && dl != null && announced.containsKey(a)) {
+        suspend(a);
+        continue;
+      }
+      suspended.remove(a);
+      ownedDeadlines.remove(a);
+    }
+    barriers.add(new Barrier(vips, deadline, done));
+    long wait = deadline - loop.nanoTime();
+    if (wait > 0) {
+      loop.schedule(this::settleBarriers, wait); // fenced by then whatever happens
+    }
+    trigger();
+  }
+
+  private void onOwnerChanged(String vip, Optional<String> node) {
     if (node.isPresent()) {
       owners.put(vip, node.get());
     } else {
@@ -257,99 +296,218 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     if (node.isPresent() && !node.get().equals(self)) {
       IpLiteral.parse(vip)
           .ifPresent(
-              a ->
-                  loop.execute(
-                      () -> {
-                        if (suspended.remove(a)) {
-                          ownedDeadlines.remove(a); // another node has it now: release
-                        }
-                      }));
+              a -> {
+                if (suspended.remove(a)) {
+                  ownedDeadlines.remove(a); // another node has it now: release
+                }
+              });
     }
     trigger();
   }
 
   private void suspend(InetAddress a) {
     suspended.add(a);
-    long ms = config.get().timing().leaseDuration().toMillis() * SUSPEND_LEASES;
-    LOG.warn(
-        "vipSuspended vip={} reason=renewalLate: the datapath fenced itself at the deadline; kept"
-            + " up to {} ms for the next renewal",
-        Addresses.format(a),
-        ms);
-    var unused =
-        loop.schedule(
-            () -> {
-              if (suspended.remove(a)) {
-                ownedDeadlines.remove(a);
-                reconcile();
-              }
-            },
-            ms,
-            TimeUnit.MILLISECONDS);
+    Duration keep = config.get().timing().leaseDuration().multipliedBy(SUSPEND_LEASES);
+    LOG.atWarn()
+        .addKeyValue("vip", Addresses.format(a))
+        .addKeyValue("reason", "renewalLate")
+        .addKeyValue("keepMs", keep.toMillis())
+        .log("vipSuspended: the datapath fenced itself at the deadline; kept for the next renewal");
+    loop.schedule(
+        () -> {
+          if (suspended.remove(a)) {
+            ownedDeadlines.remove(a);
+            trigger();
+          }
+        },
+        keep.toNanos());
   }
 
-  // ---- the reconcile thread ----
+  private void settleBarriers() {
+    if (barriers.isEmpty()) {
+      return;
+    }
+    long now = loop.nanoTime();
+    Set<InetAddress> snat = new LinkedHashSet<>();
+    applied.owned().forEach(o -> snat.add(o.vip()));
+    barriers.removeIf(
+        b -> {
+          boolean stopped =
+              closed
+                  || now - b.deadline() >= 0
+                  || b.vips().stream()
+                      .allMatch(
+                          v ->
+                              suspended.contains(v)
+                                  || (!announced.containsKey(v) && !snat.contains(v)));
+          if (stopped) {
+            b.done().complete(null);
+          }
+          return stopped;
+        });
+  }
 
   private void refresh() {
     refreshPending.set(false);
-    if (closing) {
+    if (closed) {
       return;
     }
     NodeDesired d = withDeadlines(applied);
     try {
-      nat.refresh(d);
+      datapath.refresh(d);
       applied = d;
     } catch (RuntimeException e) {
-      LOG.warn("natRefreshFailed error={}", e.toString());
+      LOG.atWarn().addKeyValue("error", e.toString()).log("natRefreshFailed");
       trigger();
     }
-    for (InetAddress vip : announced) {
-      Long dl = ownedDeadlines.get(vip);
-      if (dl != null) {
-        announcer.announce(vip, dl);
-      }
-    }
+    announced.forEach(
+        (vip, mode) -> {
+          Long dl = ownedDeadlines.get(vip);
+          if (dl != null) {
+            announcers.get(mode).announce(vip, dl);
+          }
+        });
   }
 
   private NodeDesired withDeadlines(NodeDesired d) {
-    Set<dev.vipgress.nat.OwnedVip> owned = new LinkedHashSet<>();
-    for (var o : d.owned()) {
+    Set<OwnedVip> owned = new LinkedHashSet<>();
+    for (OwnedVip o : d.owned()) {
       Long dl = ownedDeadlines.get(o.vip());
-      owned.add(
-          dl == null ? o : new dev.vipgress.nat.OwnedVip(o.vip(), o.backends(), dl, o.scope()));
+      owned.add(dl == null ? o : new OwnedVip(o.vip(), o.backends(), dl, o.scope()));
     }
     return new NodeDesired(owned, d.steering(), d.clusterRanges());
   }
 
   private void reconcile() {
-    if (closing || !watch.synced()) {
-      return;
-    }
-    try {
-      reconcileOnce();
-      retryDelayMs = 0;
-    } catch (RuntimeException e) {
-      retryDelayMs = Math.min(Math.max(retryDelayMs * 2, 200), 10_000);
-      LOG.error("reconcileFailed retryInMs={} error={}", retryDelayMs, e.toString(), e);
-      var unused = loop.schedule(this::trigger, retryDelayMs, TimeUnit.MILLISECONDS);
-    }
-  }
-
-  private void reconcileOnce() {
-    SpeakerConfig cfg = config.get();
-    List<Cidr> ranges = cfg.clusterRanges().stream().map(Cidr::parse).toList();
-    ClusterView view = watch.view();
-    for (ServiceKey gone : lastServices) {
-      if (!view.services().containsKey(gone)) {
-        writer.forget(gone);
+    ReconcileResult result = reconcileOnce();
+    switch (result) {
+      case ReconcileResult.Done d -> retryDelay = Duration.ZERO;
+      case ReconcileResult.Waiting w -> {}
+      case ReconcileResult.Retry r -> {
+        retryDelay = r.after();
+        for (Failure f : r.failed()) {
+          LOG.atError()
+              .addKeyValue("what", f.what())
+              .addKeyValue("error", f.error())
+              .addKeyValue("retryInMs", r.after().toMillis())
+              .log("reconcileFailed");
+        }
+        loop.schedule(this::trigger, r.after().toNanos());
       }
     }
-    lastServices = view.services().keySet();
-    Plan plan = Planner.plan(view, ranges, Set.of(Mode.L2));
-    lastPlan = plan;
-    report(plan.problems());
+    settleBarriers();
+  }
 
-    // Eligibility (node-level) and candidacy (per VIP).
+  private ReconcileResult reconcileOnce() {
+    if (closed) {
+      return new ReconcileResult.Waiting("closed");
+    }
+    if (!cluster.synced()) {
+      return new ReconcileResult.Waiting("watches not synced");
+    }
+    SpeakerConfig cfg = config.get();
+    List<Cidr> ranges = cfg.clusterRanges().stream().map(Cidr::parse).toList();
+    ClusterView view = cluster.view();
+    reports.servicesNow(view.services().keySet());
+    Plan plan = Planner.plan(view, ranges, announcers.keySet());
+    lastPlan = plan;
+    reports.problems(plan.problems());
+    if (!closing) {
+      compete(cfg, view, plan);
+    }
+
+    // Owned is what the elector says until it says lost(). Fencing by deadline is the datapath's
+    // and the announcer's job (kernel state that expires, a per-packet deadline check): dropping a
+    // VIP here when a renewal is merely late would flap the whole takeover.
+    Map<InetAddress, Long> owned = new LinkedHashMap<>();
+    ownedDeadlines.forEach(
+        (vip, dl) -> {
+          if (plan.vips().containsKey(vip) && (!closing || announced.containsKey(vip))) {
+            owned.put(vip, dl);
+          }
+        });
+    List<InetAddress> newly =
+        owned.keySet().stream().filter(v -> !announced.containsKey(v)).toList();
+    List<InetAddress> releasing =
+        announced.keySet().stream().filter(v -> !owned.containsKey(v)).toList();
+    List<Failure> failed = new ArrayList<>();
+
+    // Release: stop answering first.
+    for (InetAddress vip : releasing) {
+      Mode mode = announced.remove(vip);
+      announcers.get(mode).withdraw(vip);
+      metrics.transitions.labelValues("released").inc();
+      reports.withdrawn(vip, lastPlanSpec(vip, plan));
+      LOG.atInfo().addKeyValue("vip", Addresses.format(vip)).log("vipWithdrawn");
+    }
+
+    EgressPlanner.Result egress =
+        EgressPlanner.desired(plan, self, liveOwners(owned), view.nodes(), ranges, owned, steering);
+    reports.problems(egress.problems());
+    NodeDesired target = egress.desired();
+
+    List<InetAddress> announcedNow = new ArrayList<>();
+    if (!newly.isEmpty()) {
+      // Step 1: SNAT + guard for the new VIPs, steering left as it was.
+      Optional<Failure> snat =
+          apply(new NodeDesired(target.owned(), applied.steering(), target.clusterRanges()));
+      snat.ifPresent(failed::add);
+      // Step 2: announce (GARP burst) — only over installed SNAT; one VIP's failure costs itself.
+      for (InetAddress vip : snat.isPresent() ? List.<InetAddress>of() : newly) {
+        Mode mode = plan.vips().get(vip).mode();
+        try {
+          announcers.get(mode).announce(vip, owned.get(vip));
+          announced.put(vip, mode);
+          announcedNow.add(vip);
+        } catch (RuntimeException e) {
+          failed.add(new Failure("announce " + Addresses.format(vip), e.toString()));
+        }
+      }
+    }
+    // Step 3 (and the whole release): final state in one transaction.
+    apply(target).ifPresent(failed::add);
+
+    for (InetAddress vip : announcedNow) {
+      VipSpec s = plan.vips().get(vip);
+      Long t0 = acquiredAt.remove(vip);
+      if (t0 != null) {
+        metrics.takeoverSeconds.observe((loop.nanoTime() - t0) / 1e9);
+      }
+      metrics.transitions.labelValues("acquired").inc();
+      LOG.atInfo()
+          .addKeyValue("vip", s.text())
+          .addKeyValue("mode", s.mode().label())
+          .addKeyValue("egress", s.egress())
+          .addKeyValue("backends", s.backends().size())
+          .log("vipAnnounced");
+    }
+    reports.announced(announced.keySet(), plan);
+    metrics.ownedVips.set(announced.size());
+    for (Mode m : Mode.values()) {
+      metrics
+          .vips
+          .labelValues(m.label())
+          .set(plan.vips().values().stream().filter(s -> s.mode() == m).count());
+    }
+    status = StatusView.of(self, plan, announced.keySet(), owners, applied);
+    ready = true;
+    if (failed.isEmpty()) {
+      return new ReconcileResult.Done();
+    }
+    Duration next = retryDelay.multipliedBy(2);
+    next =
+        next.compareTo(RETRY_MIN) < 0
+            ? RETRY_MIN
+            : next.compareTo(RETRY_MAX) > 0 ? RETRY_MAX : next;
+    return new ReconcileResult.Retry(next, failed);
+  }
+
+  /**
+   * Tells the election what this node competes for: node-level eligibility, and per VIP a healthy
+   * announcer for its mode, an address of its family and (L2) the VIP on this node's segment. An
+   * unhealthy mode removes only its own VIPs; with no healthy mode the node is unhealthy.
+   */
+  private void compete(SpeakerConfig cfg, ClusterView view, Plan plan) {
     NodeInfo me = view.nodes().get(self);
     boolean eligible =
         me != null
@@ -357,255 +515,112 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
             && !me.labels().containsKey(Labels.EXCLUDE_LB)
             && cfg.nodeSelector().entrySet().stream()
                 .allMatch(e -> e.getValue().equals(me.labels().get(e.getKey())))
-            && announcer.healthy();
+            && announcers.values().stream().anyMatch(Announcer::healthy);
     List<InetAddress> myAddrs =
         me == null
             ? List.of()
             : me.internalIps().stream().map(IpLiteral::parse).flatMap(Optional::stream).toList();
-    Set<String> candidacy = new LinkedHashSet<>();
+    Set<String> want = new LinkedHashSet<>();
     for (VipSpec s : plan.vips().values()) {
-      if (s.mode() != Mode.L2) {
+      Announcer a = announcers.get(s.mode());
+      if (a == null || !a.healthy()) {
         continue;
       }
       if (!Planner.sameFamily(s.vip(), myAddrs)) {
-        for (ServiceKey k : s.services()) {
-          writer.event(
-              k,
-              true,
-              "NoAddressFamily",
-              "node "
-                  + self
-                  + " has no "
-                  + (s.vip() instanceof java.net.Inet6Address ? "IPv6" : "IPv4")
-                  + " address to announce VIP "
-                  + s.text()
-                  + " on; it will not compete for it");
-        }
-      } else if (!onSegment(s.vip())) {
-        for (ServiceKey k : s.services()) {
-          writer.event(
-              k,
-              false,
-              "NotOnSegment",
-              "node "
-                  + self
-                  + " does not compete for L2 VIP "
-                  + s.text()
-                  + ": it is in no subnet of the node's announcing interface "
-                  + steering.localSubnets()
-                  + ", so its ARP/NDP answers would reach nobody");
-        }
+        reports.noAddressFamily(s);
+      } else if (s.mode() == Mode.L2 && !onSegment(s.vip())) {
+        reports.notOnSegment(s, steering.localSubnets());
       } else {
-        candidacy.add(s.text());
+        want.add(s.text());
       }
     }
-    election.setHealthy(eligible);
-    election.setCandidacy(eligible ? candidacy : Set.of());
-
-    // Owned is what the elector says until it says lost(). Fencing by deadline is the datapath's
-    // and the announcer's job (kernel state that expires, a per-packet deadline check): dropping a
-    // VIP here when a renewal is merely late would flap the whole takeover.
-    Set<InetAddress> ownedNow = new LinkedHashSet<>();
-    for (InetAddress vip : ownedDeadlines.keySet()) {
-      if (plan.vips().containsKey(vip)) {
-        ownedNow.add(vip);
-      }
-    }
-    Map<InetAddress, Long> ownedEgress = new HashMap<>();
-    for (InetAddress vip : ownedNow) {
-      ownedEgress.put(vip, ownedDeadlines.get(vip));
-    }
-    Set<InetAddress> newly = new LinkedHashSet<>(ownedNow);
-    newly.removeAll(announced);
-    Set<InetAddress> releasing = new LinkedHashSet<>(announced);
-    releasing.removeAll(ownedNow);
-
-    // Release: stop answering first.
-    for (InetAddress vip : releasing) {
-      withVip(vip, () -> announcer.withdraw(vip));
-      announced.remove(vip);
-      metrics.transitions.labelValues("released").inc();
-      VipSpec was = lastPlanSpec(vip);
-      for (ServiceKey k : was == null ? List.<ServiceKey>of() : was.services()) {
-        writer.event(
-            k,
-            false,
-            "VipWithdrawn",
-            "node " + self + " stopped announcing " + Addresses.format(vip));
-      }
-      LOG.info("vipWithdrawn vip={}", Addresses.format(vip));
-    }
-
-    EgressPlanner.Result egress =
-        EgressPlanner.desired(
-            plan, self, Map.copyOf(owners), view.nodes(), ranges, ownedEgress, steering);
-    report(egress.problems());
-    NodeDesired target = egress.desired();
-
-    if (!newly.isEmpty()) {
-      // Step 1: SNAT + guard for the new VIPs, steering left as it was.
-      apply(new NodeDesired(target.owned(), applied.steering(), target.clusterRanges()));
-      // Step 2: announce (GARP burst).
-      for (InetAddress vip : newly) {
-        withVip(vip, () -> announcer.announce(vip, ownedDeadlines.get(vip)));
-        announced.add(vip);
-      }
-    }
-    // Step 3 (and the whole release): final state in one transaction.
-    apply(target);
-
-    for (InetAddress vip : newly) {
-      VipSpec s = plan.vips().get(vip);
-      Long t0 = acquiredAt.remove(vip);
-      if (t0 != null) {
-        metrics.takeoverSeconds.observe((System.nanoTime() - t0) / 1e9);
-      }
-      metrics.transitions.labelValues("acquired").inc();
-      LOG.info(
-          "vipAnnounced vip={} egress={} backends={}",
-          Addresses.format(vip),
-          s.egress(),
-          s.backends().size());
-    }
-    // Every Service of an owned VIP carries the owner annotation and its Events, also a Service
-    // that joins (shares) a VIP this node already owns.
-    for (InetAddress vip : announced) {
-      VipSpec s = plan.vips().get(vip);
-      Set<ServiceKey> told = toldServices.computeIfAbsent(vip, k -> new HashSet<>());
-      for (ServiceKey k : s.services()) {
-        if (!told.add(k)) {
-          continue;
-        }
-        writer.annotateOwner(k);
-        writer.event(
-            k,
-            false,
-            "VipAnnounced",
-            "node " + self + " announces " + Addresses.format(vip) + " (l2)");
-        if (s.egress()) {
-          writer.event(
-              k,
-              false,
-              "EgressReady",
-              "node "
-                  + self
-                  + " SNATs "
-                  + s.backends().size()
-                  + " backend(s) to "
-                  + Addresses.format(vip));
-        }
-      }
-      told.retainAll(s.services());
-    }
-    toldServices.keySet().retainAll(announced);
-    metrics.ownedVips.set(announced.size());
-    metrics.vips.labelValues("l2").set(plan.vips().size());
-    status = buildStatus(plan);
-    ready = true;
-  }
-
-  private VipSpec lastPlanSpec(InetAddress vip) {
-    return lastPlan.vips().get(vip);
-  }
-
-  private void apply(NodeDesired d) {
-    if (d.equals(applied)) {
-      return;
-    }
-    long t0 = System.nanoTime();
-    try {
-      nat.apply(d);
-      applied = d;
-    } catch (RuntimeException e) {
-      metrics.natApplyFailures.inc();
-      throw e;
-    } finally {
-      metrics.natApplySeconds.observe((System.nanoTime() - t0) / 1e9);
-    }
-  }
-
-  private void report(Collection<Problem> problems) {
-    for (Problem p : problems) {
-      MDC.put("service", p.service().toString());
-      try {
-        writer.event(p.service(), true, p.reason(), p.message());
-      } finally {
-        MDC.remove("service");
-      }
-    }
-  }
-
-  private static void withVip(InetAddress vip, Runnable r) {
-    MDC.put("vip", Addresses.format(vip));
-    try {
-      r.run();
-    } finally {
-      MDC.remove("vip");
-    }
-  }
-
-  private List<VipStatus> buildStatus(Plan plan) {
-    List<VipStatus> out = new ArrayList<>();
-    for (VipSpec s : plan.vips().values()) {
-      boolean mine = announced.contains(s.vip());
-      String state;
-      if (!s.egress()) {
-        state = "off";
-      } else if (mine) {
-        state = "snat";
-      } else {
-        state =
-            s.backends().stream().anyMatch(b -> self.equals(b.node()))
-                ? (applied.steering().values().stream().anyMatch(st -> st.vip().equals(s.vip()))
-                    ? "steered"
-                    : "pending")
-                : "remote";
-      }
-      out.add(
-          new VipStatus(
-              s.text(),
-              s.mode().label(),
-              owners.getOrDefault(s.text(), ""),
-              mine,
-              s.egress(),
-              s.services().stream().map(ServiceKey::toString).toList(),
-              s.backends().stream()
-                  .map((Backend b) -> Addresses.format(b.ip()) + "@" + b.node())
-                  .sorted()
-                  .toList(),
-              state));
-    }
-    out.sort(java.util.Comparator.comparing(VipStatus::vip));
-    return out;
+    candidacy.setHealthy(eligible);
+    candidacy.setCandidacy(eligible ? want : Set.of());
   }
 
   /**
-   * SIGTERM: stop answering, hand every VIP over through the election (another node takes over at
-   * once), and remove our kernel state.
+   * The owners view for egress: this node counts as a VIP's owner only while it holds it. A VIP the
+   * elector took from this node before another owner is known has no owner here (its local backends
+   * are dropped, fail closed), never steered to this node itself.
+   */
+  private Map<String, String> liveOwners(Map<InetAddress, Long> owned) {
+    Map<String, String> out = new HashMap<>();
+    owners.forEach(
+        (vip, node) -> {
+          if (!node.equals(self) || IpLiteral.parse(vip).filter(owned::containsKey).isPresent()) {
+            out.put(vip, node);
+          }
+        });
+    return out;
+  }
+
+  private VipSpec lastPlanSpec(InetAddress vip, Plan now) {
+    VipSpec s = now.vips().get(vip);
+    return s != null ? s : lastPlan.vips().get(vip);
+  }
+
+  private Optional<Failure> apply(NodeDesired d) {
+    if (d.equals(applied)) {
+      return Optional.empty();
+    }
+    long t0 = loop.nanoTime();
+    try {
+      datapath.apply(d);
+      applied = d;
+      return Optional.empty();
+    } catch (RuntimeException e) {
+      metrics.natApplyFailures.inc();
+      return Optional.of(new Failure("datapath", e.toString()));
+    } finally {
+      metrics.natApplySeconds.observe((loop.nanoTime() - t0) / 1e9);
+    }
+  }
+
+  /**
+   * SIGTERM, a hand-over: stop competing, let the elector release every owned VIP (it calls {@link
+   * #lostAll} and writes the release once this node has withdrawn and stopped SNATing them), then
+   * close the datapath keeping its fail-closed state, which expires on its own ({@code
+   * close(true)}: removing it would let local backends leave with their own IPs).
    */
   @Override
   public void close() {
-    if (loop.isShutdown()) {
+    if (!closeStarted.compareAndSet(false, true)) {
       return;
     }
-    var done =
-        loop.submit(
-            () -> {
-              closing = true;
-              for (InetAddress vip : announced) {
-                announcer.withdraw(vip);
-              }
-              announced.clear();
-              election.close();
-              nat.close(false);
-              LOG.info("speakerStopped handedOver={}", ownedDeadlines.size());
-              ownedDeadlines.clear();
-            });
+    onLoop(() -> closing = true);
+    candidacy.close();
+    onLoop(
+        () -> {
+          announced.forEach((vip, mode) -> announcers.get(mode).withdraw(vip));
+          announced.clear();
+          closed = true;
+          datapath.close(true);
+          settleBarriers();
+          LOG.atInfo().addKeyValue("handedOver", ownedDeadlines.size()).log("reconcilerStopped");
+          ownedDeadlines.clear();
+        });
+  }
+
+  /** Runs {@code task} on the loop and waits for it (directly when already on the loop). */
+  private void onLoop(Runnable task) {
+    if (loop.inLoop()) {
+      task.run();
+      return;
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    loop.execute(
+        () -> {
+          try {
+            task.run();
+            done.complete(null);
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+          }
+        });
     try {
       done.get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
-      LOG.error("shutdownIncomplete error={}", e.toString());
+      LOG.atError().addKeyValue("error", e.toString()).log("shutdownIncomplete");
     }
-    loop.shutdownNow();
   }
 }

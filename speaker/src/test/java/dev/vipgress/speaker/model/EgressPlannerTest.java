@@ -102,6 +102,39 @@ class EgressPlannerTest {
   }
 
   @Test
+  void localBackendsAreHeldClosedWhateverTheOwnership() {
+    for (Map<String, String> owners : List.of(Map.<String, String>of(), Map.of(VIP, "node1"))) {
+      NodeDesired d =
+          EgressPlanner.desired(plan(), "node2", owners, NODES, PlannerTest.RANGES, Map.of())
+              .desired();
+      assertEquals(Map.of(ip("10.244.2.2"), Set.of()), d.egressBackends(), "owners " + owners);
+    }
+    NodeDesired owner =
+        EgressPlanner.desired(
+                plan(),
+                "node1",
+                Map.of(VIP, "node1"),
+                NODES,
+                PlannerTest.RANGES,
+                Map.of(ip(VIP), 42L))
+            .desired();
+    assertEquals(Map.of(ip("10.244.1.2"), Set.of()), owner.egressBackends(), "only local pods");
+  }
+
+  @Test
+  void neverSteersToItselfWhenTheOwnersViewNamesThisNodeWithoutADeadline() {
+    // the lab's `route replace default via <its own address>`: the owners view said this node,
+    // but it held no deadline for the VIP; its backends stay held closed instead
+    NodeDesired d =
+        EgressPlanner.desired(
+                plan(), "node2", Map.of(VIP, "node2"), NODES, PlannerTest.RANGES, Map.of())
+            .desired();
+    assertTrue(d.steering().isEmpty(), d.steering().toString());
+    assertTrue(d.owned().isEmpty());
+    assertEquals(Set.of(ip("10.244.2.2")), d.egressBackends().keySet());
+  }
+
+  @Test
   void ipv6OwnersAreMatchedByTheirCanonicalText() {
     // the elector names VIPs in RFC 5952 form; the plan must use the same text
     Plan p =

@@ -13,6 +13,7 @@ import dev.vipgress.speaker.config.ConfigLoader;
 import dev.vipgress.speaker.model.ClusterView;
 import dev.vipgress.speaker.model.EndpointInfo;
 import dev.vipgress.speaker.model.Labels;
+import dev.vipgress.speaker.model.Mode;
 import dev.vipgress.speaker.model.NodeInfo;
 import dev.vipgress.speaker.model.ServiceInfo;
 import dev.vipgress.speaker.model.ServiceKey;
@@ -20,6 +21,7 @@ import dev.vipgress.speaker.model.SteeringPolicy;
 import dev.vipgress.speaker.observe.SpeakerMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -43,6 +45,8 @@ class ReconcilerTest {
   final List<Set<String>> candidacy = Collections.synchronizedList(new ArrayList<>());
   final List<String> events = Collections.synchronizedList(new ArrayList<>());
   final List<NodeDesired> applied = Collections.synchronizedList(new ArrayList<>());
+  Runnable electionClose = () -> {};
+  boolean failApply;
   Reconciler r;
 
   static ClusterView view(boolean egress) {
@@ -68,11 +72,13 @@ class ReconcilerTest {
             "node2", new NodeInfo("node2", List.of("192.168.100.12"), true, Map.of())));
   }
 
+  final ManualLoop loop = new ManualLoop();
+
   @BeforeEach
-  void start() throws Exception {
+  void start() {
     r = build(SteeringPolicy.direct());
     r.start();
-    r.flush();
+    loop.run();
   }
 
   Reconciler build(SteeringPolicy steering) {
@@ -80,6 +86,9 @@ class ReconcilerTest {
         new Datapath() {
           @Override
           public void apply(NodeDesired d) {
+            if (failApply) {
+              throw new IllegalStateException("refused");
+            }
             applied.add(d);
             log.add("apply owned=" + owned(d) + " steered=" + steered(d));
           }
@@ -91,7 +100,7 @@ class ReconcilerTest {
 
           @Override
           public void close(boolean handingOver) {
-            log.add("natClose");
+            log.add("natClose handingOver=" + handingOver);
           }
         };
     Announcer ann =
@@ -133,6 +142,7 @@ class ReconcilerTest {
           @Override
           public void close() {
             log.add("electionClose");
+            electionClose.run();
           }
         };
     ClusterSource src =
@@ -146,6 +156,9 @@ class ReconcilerTest {
           public ClusterView view() {
             return view.get();
           }
+
+          @Override
+          public void onChange(Runnable callback) {}
         };
     Reporter rep =
         new Reporter() {
@@ -167,13 +180,15 @@ class ReconcilerTest {
     return new Reconciler(
         "node1",
         ConfigLoader::defaults,
-        src,
-        c,
-        dp,
-        ann,
-        rep,
-        new SpeakerMetrics(new PrometheusRegistry()),
-        steering);
+        steering,
+        new Reconciler.Wiring(
+            loop,
+            src,
+            c,
+            dp,
+            Map.of(Mode.L2, ann),
+            rep,
+            new SpeakerMetrics(new PrometheusRegistry())));
   }
 
   @AfterEach
@@ -196,7 +211,7 @@ class ReconcilerTest {
   }
 
   long future() {
-    return System.nanoTime() + 5_000_000_000L;
+    return loop.nanoTime() + 5_000_000_000L;
   }
 
   @Test
@@ -209,7 +224,7 @@ class ReconcilerTest {
         build(
             new SteeringPolicy(SteeringPolicy.Mode.AUTO, List.of(Cidr.parse("192.168.101.11/24"))));
     r.start();
-    r.flush();
+    loop.run();
     assertEquals(Set.of(), candidacy.get(candidacy.size() - 1));
     assertTrue(events.contains("web NotOnSegment"), events.toString());
 
@@ -219,7 +234,7 @@ class ReconcilerTest {
         build(
             new SteeringPolicy(SteeringPolicy.Mode.AUTO, List.of(Cidr.parse("192.168.100.11/24"))));
     r.start();
-    r.flush();
+    loop.run();
     assertEquals(Set.of(VIP), candidacy.get(candidacy.size() - 1), "on its segment it competes");
   }
 
@@ -232,7 +247,7 @@ class ReconcilerTest {
   @Test
   void nonOwnerSteersItsLocalBackendToTheOwner() throws Exception {
     r.ownerChanged(VIP, Optional.of("node2"));
-    r.flush();
+    loop.run();
     NodeDesired d = applied.get(applied.size() - 1);
     assertEquals("[10.244.1.2]", steered(d));
     assertEquals(
@@ -244,11 +259,11 @@ class ReconcilerTest {
   @Test
   void takeoverInstallsSnatThenAnnouncesThenStopsSteering() throws Exception {
     r.ownerChanged(VIP, Optional.of("node2"));
-    r.flush();
+    loop.run();
     log.clear();
     r.acquired(VIP, future());
     r.ownerChanged(VIP, Optional.of("node1"));
-    r.flush();
+    loop.run();
     assertEquals(
         List.of(
             "apply owned=[" + VIP + "] steered=[10.244.1.2]",
@@ -266,7 +281,7 @@ class ReconcilerTest {
   @Test
   void aServiceJoiningAnOwnedVipIsAnnotatedToo() throws Exception {
     r.acquired(VIP, future());
-    r.flush();
+    loop.run();
     ClusterView v = view(true);
     var services = new java.util.HashMap<>(v.services());
     ServiceKey shared = new ServiceKey("default", "shared");
@@ -275,8 +290,8 @@ class ReconcilerTest {
         new ServiceInfo(shared, "LoadBalancer", Map.of(Labels.ANNOUNCE, "l2"), List.of(VIP)));
     view.set(new ClusterView(services, v.endpoints(), v.nodes()));
     r.trigger();
-    r.flush();
-    r.flush();
+    loop.run();
+    loop.run();
     assertTrue(events.contains("shared annotated"), events.toString());
     assertTrue(events.contains("shared VipAnnounced"), events.toString());
     assertEquals(1, events.stream().filter("web annotated"::equals).count(), events.toString());
@@ -285,11 +300,11 @@ class ReconcilerTest {
   @Test
   void releaseWithdrawsBeforeTheDatapathLetsGo() throws Exception {
     r.acquired(VIP, future());
-    r.flush();
+    loop.run();
     log.clear();
     r.lost(VIP);
     r.ownerChanged(VIP, Optional.of("node2"));
-    r.flush();
+    loop.run();
     // withdraw first, then one transaction removes the SNAT (and steers, once the owner is known)
     assertEquals("withdraw " + VIP, log.get(0));
     assertTrue(log.get(1).startsWith("apply owned=[] "), log.toString());
@@ -300,30 +315,30 @@ class ReconcilerTest {
   @Test
   void renewalsReArmTheDatapathWithTheNewDeadline() throws Exception {
     r.acquired(VIP, future());
-    r.flush();
+    loop.run();
     log.clear();
     long next = future() + 1;
     r.renewedAll(Set.of(VIP), next);
-    r.flush();
-    r.flush();
+    loop.run();
+    loop.run();
     assertTrue(log.contains("refresh [" + next + "]"), log.toString());
   }
 
   @Test
   void aLateRenewalDoesNotFlapTheTakeover() throws Exception {
-    long soon = System.nanoTime() + 50_000_000L;
+    long soon = loop.nanoTime() + 50_000_000L;
     r.acquired(VIP, soon);
-    r.flush();
-    Thread.sleep(100);
+    loop.run();
+    loop.advance(Duration.ofMillis(100));
     r.trigger(); // a reconcile after the deadline: the datapath fences itself, nothing flaps
-    r.flush();
-    r.flush();
+    loop.run();
+    loop.run();
     assertFalse(log.contains("withdraw " + VIP), log.toString());
     log.clear();
     long next = future();
     r.renewedAll(Set.of(VIP), next); // the elector renewed: the datapath is re-armed
-    r.flush();
-    r.flush();
+    loop.run();
+    loop.run();
     assertTrue(log.contains("refresh [" + next + "]"), log.toString());
     assertFalse(log.contains("withdraw " + VIP), log.toString());
   }
@@ -331,17 +346,17 @@ class ReconcilerTest {
   @Test
   void aVipLostToALateRenewalIsResumedWithoutATakeoverWhenTheElectorGivesItBack() throws Exception {
     r.acquired(VIP, future());
-    r.flush();
+    loop.run();
     log.clear();
     events.clear();
     r.lost(VIP, LossReason.DEADLINE);
     r.ownerChanged(VIP, Optional.empty());
-    r.flush();
+    loop.run();
     assertFalse(log.contains("withdraw " + VIP), log.toString());
     long next = future() + 7;
     r.acquired(VIP, next);
-    r.flush();
-    r.flush();
+    loop.run();
+    loop.run();
     assertFalse(log.contains("withdraw " + VIP), log.toString());
     assertTrue(log.contains("announce " + VIP), "the announcer is re-armed: " + log);
     NodeDesired d = applied.get(applied.size() - 1);
@@ -353,14 +368,14 @@ class ReconcilerTest {
   @Test
   void aSuspendedVipIsReleasedOnceAnotherNodeOwnsIt() throws Exception {
     r.acquired(VIP, future());
-    r.flush();
+    loop.run();
     log.clear();
     r.lost(VIP, LossReason.DEADLINE);
-    r.flush();
+    loop.run();
     assertFalse(log.contains("withdraw " + VIP), log.toString());
     r.ownerChanged(VIP, Optional.of("node2"));
-    r.flush();
-    r.flush();
+    loop.run();
+    loop.run();
     assertTrue(log.contains("withdraw " + VIP), log.toString());
     assertEquals("apply owned=[] steered=[10.244.1.2]", log.get(log.size() - 1));
   }
@@ -368,18 +383,18 @@ class ReconcilerTest {
   @Test
   void otherLossesReleaseAtOnce() throws Exception {
     r.acquired(VIP, future());
-    r.flush();
+    loop.run();
     log.clear();
     r.lost(VIP, LossReason.UNHEALTHY);
-    r.flush();
+    loop.run();
     assertEquals("withdraw " + VIP, log.get(0), log.toString());
   }
 
   @Test
   void theDeadlineGoesToTheDatapathAndTheAnnouncerWhichFenceThemselves() throws Exception {
-    long past = System.nanoTime() - 1;
+    long past = loop.nanoTime() - 1;
     r.acquired(VIP, past);
-    r.flush();
+    loop.run();
     NodeDesired d = applied.get(applied.size() - 1);
     assertEquals(past, d.owned().iterator().next().deadlineNanos());
   }
@@ -387,23 +402,118 @@ class ReconcilerTest {
   @Test
   void removingTheEgressLabelRemovesTheSnatButKeepsTheAnnouncement() throws Exception {
     r.acquired(VIP, future());
-    r.flush();
+    loop.run();
     log.clear();
     view.set(view(false));
     r.trigger();
-    r.flush();
-    r.flush();
+    loop.run();
+    loop.run();
     assertEquals("apply owned=[] steered=[]", log.get(log.size() - 1));
     assertFalse(log.contains("withdraw " + VIP), log.toString());
   }
 
   @Test
-  void shutdownHandsOverThroughTheElectionAndCleansTheKernel() {
+  void shutdownHandsOverThroughTheElectionAndKeepsTheFailClosedKernelState() {
     r.acquired(VIP, future());
+    loop.run();
+    log.clear();
+    // the elector's close(): lostAll(SHUTDOWN), and the release is written once that completed
+    electionClose =
+        () -> {
+          var done = r.lostAll(Set.of(VIP), LossReason.SHUTDOWN);
+          done.thenRun(() -> log.add("releaseWritten"));
+          loop.run(); // the elector waits; the reconciler's loop goes on
+        };
     r.close();
-    int w = log.indexOf("withdraw " + VIP);
-    int e = log.indexOf("electionClose");
-    int n = log.indexOf("natClose");
-    assertTrue(w >= 0 && w < e && e < n, log.toString());
+    assertEquals(
+        List.of(
+            "electionClose",
+            "withdraw " + VIP,
+            "apply owned=[] steered=[]", // no live owner known: not steered to itself
+            "releaseWritten",
+            "natClose handingOver=true"),
+        log);
+  }
+
+  @Test
+  void lostAllCompletesOnlyOnceWithdrawnAndNoLongerSnated() {
+    r.acquired(VIP, future());
+    loop.run();
+    log.clear();
+    var done = r.lostAll(Set.of(VIP), LossReason.CANDIDACY).toCompletableFuture();
+    assertFalse(done.isDone(), "nothing has been withdrawn yet");
+    failApply = true;
+    loop.run();
+    assertEquals("withdraw " + VIP, log.get(0), log.toString());
+    assertFalse(done.isDone(), "still SNATed: the datapath refused the release");
+    failApply = false;
+    loop.advance(Duration.ofMillis(200)); // the retry
+    assertTrue(done.isDone(), log.toString());
+    assertEquals("apply owned=[] steered=[]", log.get(log.size() - 1));
+  }
+
+  @Test
+  void lostAllCompletesAtTheFencingDeadlineEvenIfTheDatapathKeepsRefusing() {
+    r.acquired(VIP, loop.nanoTime() + 1_000_000_000L);
+    loop.run();
+    failApply = true;
+    var done = r.lostAll(Set.of(VIP), LossReason.CANDIDACY).toCompletableFuture();
+    loop.advance(Duration.ofMillis(900));
+    assertFalse(done.isDone());
+    loop.advance(Duration.ofMillis(100)); // the kernel state and the announcer fenced themselves
+    assertTrue(done.isDone());
+  }
+
+  @Test
+  void aBatchOfAcquisitionsAndLossesIsOneReconcile() throws Exception {
+    List<String> vips = new ArrayList<>();
+    Map<ServiceKey, ServiceInfo> services = new java.util.HashMap<>();
+    for (int i = 1; i <= 200; i++) {
+      String vip = "192.168.100." + i;
+      vips.add(vip);
+      ServiceKey k = new ServiceKey("default", "s" + i);
+      services.put(
+          k,
+          new ServiceInfo(
+              k,
+              "LoadBalancer",
+              Map.of(Labels.ANNOUNCE, "l2", Labels.EGRESS, "true"),
+              List.of(vip)));
+    }
+    view.set(new ClusterView(services, Map.of(), view(true).nodes()));
+    r.trigger();
+    loop.run();
+    applied.clear();
+    for (String v : vips) {
+      r.acquired(v, future());
+      r.ownerChanged(v, Optional.of("node1"));
+    }
+    loop.run();
+    assertTrue(applied.size() <= 2, "SNAT first, then the final state: " + applied.size());
+    assertEquals(200, applied.get(applied.size() - 1).owned().size());
+    applied.clear();
+    var done = r.lostAll(Set.copyOf(vips), LossReason.UNHEALTHY).toCompletableFuture();
+    loop.run();
+    assertEquals(1, applied.size());
+    assertTrue(applied.get(0).owned().isEmpty());
+    assertTrue(done.isDone());
+  }
+
+  @Test
+  void anAcquireAndALossBeforeTheLoopCatchesUpLeaveTheNodeNotOwningTheVip() throws Exception {
+    // The elector's event thread runs ahead of the reconcile loop: every event is ordered.
+    r.acquired(VIP, future());
+    r.ownerChanged(VIP, Optional.of("node1"));
+    r.lost(VIP, LossReason.TAKEN);
+    r.ownerChanged(VIP, Optional.of("node2"));
+    loop.run();
+    NodeDesired d = applied.get(applied.size() - 1);
+    assertTrue(d.owned().isEmpty(), owned(d));
+    assertEquals(
+        "192.168.100.12",
+        d.steering().get(InetAddress.getByName("10.244.1.2")).ownerNextHop().getHostAddress(),
+        "steered to the new owner, not to itself");
+    assertEquals("node2", r.status().get(0).owner());
+    assertFalse(r.status().get(0).ownedHere());
   }
 }

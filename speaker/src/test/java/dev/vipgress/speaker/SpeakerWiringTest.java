@@ -1,0 +1,114 @@
+package dev.vipgress.speaker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vipgress.election.ElectionListener;
+import dev.vipgress.election.LeaseElector;
+import dev.vipgress.speaker.config.ConfigLoader;
+import dev.vipgress.speaker.config.SpeakerConfig;
+import dev.vipgress.speaker.model.ClusterView;
+import dev.vipgress.speaker.model.EndpointInfo;
+import dev.vipgress.speaker.model.Labels;
+import dev.vipgress.speaker.model.Mode;
+import dev.vipgress.speaker.model.NodeInfo;
+import dev.vipgress.speaker.model.ServiceInfo;
+import dev.vipgress.speaker.model.ServiceKey;
+import dev.vipgress.speaker.model.SteeringPolicy;
+import dev.vipgress.speaker.observe.SpeakerMetrics;
+import dev.vipgress.speaker.reconcile.FakeEdge;
+import dev.vipgress.speaker.reconcile.ManualLoop;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The daemon as {@link Speaker#wire} builds it — the real reconciler and the real elector — with
+ * fakes only at the I/O edge (Lease API, watches, datapath, announcer), on one manual clock.
+ */
+class SpeakerWiringTest {
+  static final String VIP = "192.168.100.200";
+  static final ServiceKey WEB = new ServiceKey("default", "web");
+
+  final ManualLoop loop = new ManualLoop();
+  final FakeLeases leases = new FakeLeases(loop);
+  final FakeEdge edge = new FakeEdge(view());
+  final SpeakerConfig cfg = ConfigLoader.defaults();
+
+  static ClusterView view() {
+    ServiceInfo web =
+        new ServiceInfo(
+            WEB,
+            "LoadBalancer",
+            Map.of(Labels.ANNOUNCE, "l2", Labels.EGRESS, "true"),
+            List.of(VIP));
+    return new ClusterView(
+        Map.of(WEB, web),
+        Map.of(WEB, List.of(new EndpointInfo("10.244.1.2", "node1"))),
+        Map.of("node1", new NodeInfo("node1", List.of("192.168.100.11"), true, Map.of())));
+  }
+
+  Speaker.Core start() {
+    AtomicInteger incarnations = new AtomicInteger();
+    Speaker.Edge io =
+        new Speaker.Edge(
+            loop,
+            edge.cluster(),
+            edge.reporter(),
+            edge.datapath(),
+            Map.of(Mode.L2, edge.announcer()),
+            listener ->
+                new LeaseElector(
+                    Speaker.electionConfig(cfg),
+                    "node1",
+                    listener,
+                    new LeaseElector.Wiring(
+                        leases,
+                        leases.watch(),
+                        loop,
+                        leases.io(),
+                        leases.io(),
+                        loop,
+                        Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC),
+                        () -> "i" + incarnations.incrementAndGet(),
+                        () -> {})));
+    Speaker.Core core =
+        Speaker.wire(
+            "node1",
+            () -> cfg,
+            SteeringPolicy.direct(),
+            new SpeakerMetrics(new PrometheusRegistry()),
+            io);
+    core.elector().start();
+    core.reconciler().start();
+    return core;
+  }
+
+  @Test
+  void aVipLostToALateRenewalIsSuspendedNotWithdrawnInTheDaemon() {
+    Speaker.Core core = start();
+    loop.advance(Duration.ofSeconds(3));
+    assertTrue(edge.log.contains("announce " + VIP), edge.log.toString());
+    assertTrue(core.reconciler().status().get(0).ownedHere());
+
+    leases.latencyMillis = 1500; // renewals land after the fencing deadline: LossReason.DEADLINE
+    loop.advance(Duration.ofSeconds(3));
+    assertTrue(
+        core.elector().metrics().losses().get(ElectionListener.LossReason.DEADLINE) > 0,
+        "lost by deadline");
+    assertFalse(edge.log.contains("withdraw " + VIP), "suspended, not released: " + edge.log);
+
+    leases.latencyMillis = 2;
+    loop.advance(Duration.ofSeconds(3));
+    assertFalse(edge.log.contains("withdraw " + VIP), edge.log.toString());
+    assertTrue(core.reconciler().status().get(0).ownedHere(), "re-taken without a move");
+    assertEquals(1, edge.events.stream().filter("web VipAnnounced"::equals).count());
+  }
+}
