@@ -6,7 +6,7 @@ export JAVA_HOME
 MVN := mvn -B -ntp -Dstyle.color=never
 LAB := frr-test/lab
 
-.PHONY: help deps jdk build unit test lab down bench-election bench-nat bench-failover bench-churn format
+.PHONY: help deps jdk build unit test lab down bench-election bench-nat bench-failover bench-churn format sim
 
 help:
 	@echo "make lab   - bring the lab up and run the demo"
@@ -36,6 +36,18 @@ test: deps
 	$(MVN) verify || rc=$$?; \
 	if [ "$$(id -u)" = 0 ]; then $(LAB) down || rc=$$?; fi; \
 	exit $$rc
+
+# Deterministic simulation of the ownership protocol (speaker/src/test/java/dev/vipgress/sim):
+# SIM_SCHEDULES seeds (last line: the sim JSON); SEED=n replays one seed and prints its trace.
+SIM_SCHEDULES ?= 10000
+SIM_THREADS ?= 2
+SIM_JAVA := $(JAVA_HOME)/bin/java -XX:+UnlockExperimentalVMOptions -XX:hashCode=2
+sim: jdk
+	@$(MVN) -q -pl speaker -am test-compile dependency:build-classpath \
+	  -Dmdep.outputFile=target/sim.classpath -Dmdep.includeScope=test
+	@$(SIM_JAVA) -cp speaker/target/test-classes:speaker/target/classes:$$(cat speaker/target/sim.classpath) \
+	  -Dsim.schedules=$(SIM_SCHEDULES) -Dsim.threads=$(SIM_THREADS) $(if $(SEED),-Dsim.seed=$(SEED)) \
+	  $(SIM_OPTS) dev.vipgress.sim.SimMain
 
 lab: deps build
 	$(LAB) up

@@ -2,6 +2,7 @@ package dev.vipgress.nat;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Supplier;
 
 /** Runs a program; the seam between the applier and the kernel tools (faked in tests). */
 public interface CommandRunner {
@@ -20,4 +21,13 @@ public interface CommandRunner {
    * @throws NatException if it cannot be started or does not finish within {@code timeout}
    */
   Result run(List<String> argv, String stdin, Duration timeout);
+
+  /**
+   * Like {@link #run(List, String, Duration)}, but {@code stdin} is computed only once the program
+   * is running (and ready to read it): what it holds is as fresh as it can be when the program acts
+   * on it — the kernel heartbeat's expiry is computed this way.
+   */
+  default Result run(List<String> argv, Supplier<String> stdin, Duration timeout) {
+    return run(argv, stdin.get(), timeout);
+  }
 }

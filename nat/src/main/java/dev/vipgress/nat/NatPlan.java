@@ -28,13 +28,16 @@ import java.util.TreeSet;
  * @param slots owner slot → the owner node and its next hops
  * @param clusterRanges the normalised cluster ranges (for the throw routes)
  * @param conflicts human-readable notes about inputs that were ignored
+ * @param refused elements of the desired state the kernel must not get (a next hop that is this
+ *     node's own address); their pods stay held closed
  */
 public record NatPlan(
     TableState table,
     Map<String, Long> deadlines,
     SortedMap<Integer, SlotRoute> slots,
     List<Cidr> clusterRanges,
-    List<String> conflicts) {
+    List<String> conflicts,
+    List<ApplyResult.Refused> refused) {
 
   /**
    * The routing table of one owner slot.
@@ -66,6 +69,13 @@ public record NatPlan(
     slots = Collections.unmodifiableSortedMap(new TreeMap<>(slots));
     clusterRanges = List.copyOf(clusterRanges);
     conflicts = List.copyOf(conflicts);
+    refused = List.copyOf(refused);
+  }
+
+  /** The plan for a node that has none of the steering next hops among its own addresses. */
+  public static NatPlan of(
+      NodeDesired desired, NatConfig config, Map<String, Integer> slotOfOwner) {
+    return of(desired, config, slotOfOwner, Set.of());
   }
 
   /**
@@ -73,10 +83,15 @@ public record NatPlan(
    *
    * @param slotOfOwner owner node → slot, as assigned by {@link #assignSlots}; every owner named in
    *     {@code desired.steering()} must have one
+   * @param localAddresses this node's own addresses: a steering next hop among them is refused
    */
   public static NatPlan of(
-      NodeDesired desired, NatConfig config, Map<String, Integer> slotOfOwner) {
+      NodeDesired desired,
+      NatConfig config,
+      Map<String, Integer> slotOfOwner,
+      Set<InetAddress> localAddresses) {
     List<String> conflicts = new ArrayList<>();
+    List<ApplyResult.Refused> refused = new ArrayList<>();
     Map<String, SortedMap<String, String>> el = new LinkedHashMap<>();
     for (String n : TableState.TRACKED) {
       el.put(n, new TreeMap<>());
@@ -152,6 +167,21 @@ public record NatPlan(
       }
       if (Family.of(s.ownerNextHop()) != f || Family.of(s.vip()) != f) {
         conflicts.add("pod " + p + " is steered across address families; ignored");
+        continue;
+      }
+      if (localAddresses.contains(s.ownerNextHop())) {
+        refused.add(
+            new ApplyResult.Refused(
+                "steer "
+                    + p
+                    + " to "
+                    + s.ownerNode()
+                    + " via "
+                    + Addresses.format(s.ownerNextHop()),
+                "the next hop is this node's own address (a stale or wrong owners view: this node"
+                    + " does not own VIP "
+                    + Addresses.format(s.vip())
+                    + "); the pod is held closed until the owner is known"));
         continue;
       }
       if (s.tunnelled() && !config.vxlan()) {
@@ -231,7 +261,7 @@ public record NatPlan(
       }
     }
     TableState table = new TableState(true, new TreeMap<>(el));
-    return new NatPlan(table, deadlines, slots, cluster, conflicts);
+    return new NatPlan(table, deadlines, slots, cluster, conflicts, refused);
   }
 
   /**

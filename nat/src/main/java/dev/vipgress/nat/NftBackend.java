@@ -1,6 +1,6 @@
 package dev.vipgress.nat;
 
-import dev.vipgress.nat.CommandRunner.Result;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -11,24 +11,29 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.LongSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Programs one node's egress datapath: the {@code inet} table through {@code nft -f -} (one atomic
- * transaction per {@link #apply}), steering rules and routes through {@code ip -batch -}, and
- * conntrack clean-up through {@code conntrack -D}.
+ * transaction for the elements per {@link #apply}, then the heartbeat in its own small one),
+ * steering rules and routes through {@code ip -force -batch -}, and conntrack clean-up through
+ * {@code conntrack -D}.
  *
  * <p>Not thread-safe: one thread (the reconciler) owns it. {@link #apply} is level-triggered: it
- * diffs the desired state against the kernel (re-read on the first apply, after any failure and at
- * least every {@link NatConfig#resyncInterval()}; in between against what the last successful
- * transaction left). A failed transaction changes nothing; {@code apply} retries it {@link
- * NatConfig#attempts()} times with doubling backoff, the last time rebuilding the table from
- * scratch (still in one transaction), then throws {@link NatException}: the caller retries later
- * with its own backoff.
+ * diffs the desired state against the kernel (re-read on the first apply, after any failure or
+ * refusal, after {@link #invalidate} and at least every {@link NatConfig#resyncInterval()}; in
+ * between against what the last successful transaction left). One unusable element costs only
+ * itself: it is left out, the rest applied, and the {@link ApplyResult} names it. A transaction
+ * that fails as a whole changes nothing; {@code apply} retries it {@link NatConfig#attempts()}
+ * times with doubling backoff, the last time rebuilding the table from scratch (still in one
+ * transaction), then throws {@link NatException}: the caller retries later with its own backoff.
  */
 public final class NftBackend implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(NftBackend.class);
+  private static final Logger LOG = LoggerFactory.getLogger(NftBackend.class);
+  private static final Pattern TABLE = Pattern.compile(" (?:table|lookup) (\\d+)");
 
   private final NatConfig config;
   private final CommandRunner runner;
@@ -36,11 +41,13 @@ public final class NftBackend implements AutoCloseable {
   private final NftRenderer renderer;
   private final SteeringRoutes routes;
   private final VxlanTunnel tunnel;
+  private final KernelTools kernel;
 
   private Map<String, Integer> slots = new TreeMap<>();
   private NftListing listing;
   private Map<Family, SteeringRoutes.View> routeView;
   private VxlanTunnel.View tunnelView;
+  private Set<InetAddress> localAddresses = Set.of();
   private long syncedAtNanos;
   private List<String> lastConflicts = List.of();
   private boolean started;
@@ -58,6 +65,7 @@ public final class NftBackend implements AutoCloseable {
     this.renderer = new NftRenderer(config);
     this.routes = new SteeringRoutes(config);
     this.tunnel = new VxlanTunnel(config);
+    this.kernel = new KernelTools(config, runner);
   }
 
   public NatConfig config() {
@@ -67,38 +75,37 @@ public final class NftBackend implements AutoCloseable {
   /**
    * Checks the tools and kernel, sets the sysctls and makes sure the table has the current
    * structure. Elements, rules and routes of ours already in the kernel stay (a predecessor that
-   * handed over keeps the datapath running); the first {@link #apply} removes whatever is not
-   * desired.
+   * handed over keeps the datapath running, its backends held closed); the first {@link #apply}
+   * removes whatever is not desired.
    *
    * @throws NatException.MissingTool naming the binary and its package
    */
   public void start() {
-    checkTool(List.of(config.nft(), "--version"));
-    checkTool(List.of(config.ip(), "-V"));
-    checkTool(List.of(config.conntrack(), "--version"));
+    kernel.checkTool(List.of(config.nft(), "--version"));
+    kernel.checkTool(List.of(config.ip(), "-V"));
+    kernel.checkTool(List.of(config.conntrack(), "--version"));
     if (config.vxlan()) {
-      checkTool(List.of(config.bridge(), "-V"));
+      kernel.checkTool(List.of(config.bridge(), "-V"));
     }
     if (config.manageSysctls()) {
       new Sysctls(config.sysctlRoot(), config.uplinks()).apply();
     }
     if (config.vxlan()) {
-      ensureDevice();
+      kernel.ensureDevice();
     } else {
-      removeDevice();
+      kernel.removeDevice();
     }
-    NftListing l = readTable();
-    if (l.state().present() && l.matches(renderer)) {
-      log.info("natStart table={} elements={} structure=current", config.table(), l.state().size());
-    } else {
+    NftListing l = kernel.readTable();
+    String how = "current";
+    if (!l.state().present() || !l.matches(renderer)) {
       List<String> script = new ArrayList<>();
       if (l.state().present()) {
         // an older structure: rebuild it in one transaction, carrying the elements over
         script.addAll(renderer.delete());
       }
       script.addAll(renderer.structure());
-      script.addAll(renderer.elements(TableState.empty(), l.state(), 0));
-      Result r = nft(script);
+      script.addAll(renderer.elements(TableState.empty(), l.state()));
+      CommandRunner.Result r = kernel.nft(script);
       if (!r.ok()) {
         throw new NatException(
             "cannot create nftables table inet "
@@ -107,38 +114,43 @@ public final class NftBackend implements AutoCloseable {
                 + " intervals? Linux >= 5.6 with nf_tables, nft_nat, nft_ct, nft_set_pipapo): "
                 + r.stderr().strip());
       }
-      log.info(
-          "natStart table={} elements={} structure={}",
-          config.table(),
-          l.state().size(),
-          l.state().present() ? "rebuilt" : "created");
+      how = l.state().present() ? "rebuilt" : "created";
     }
+    LOG.atInfo()
+        .addKeyValue("table", config.table())
+        .addKeyValue("elements", l.state().size())
+        .addKeyValue("structure", how)
+        .log("natStart");
     listing = null;
     started = true;
   }
 
   /**
-   * Makes the kernel match {@code desired}: one nft transaction for the table (owned VIPs re-armed
-   * to their deadlines), steering routes around it, then conntrack clean-up for the VIPs newly
-   * owned or released.
+   * Makes the kernel match {@code desired}: one nft transaction for the elements, the heartbeat in
+   * its own small transaction (armed to the earliest deadline of the owned VIPs, computed right
+   * before it is committed), steering routes around them, then conntrack clean-up for the VIPs
+   * newly owned or released.
    *
-   * @throws NatException when every attempt failed; the previous datapath is still in place
+   * @return the elements left out (refused up front, or by {@code nft} / {@code ip}); everything
+   *     else is in place
+   * @throws NatException when every attempt failed as a whole; the previous datapath is still in
+   *     place
    */
-  public void apply(NodeDesired desired) {
+  public ApplyResult apply(NodeDesired desired) {
     ensureOpen();
     NatException last = null;
     long backoff = config.retryBackoff().toMillis();
     for (int attempt = 1; attempt <= config.attempts(); attempt++) {
       try {
-        applyOnce(desired, attempt > 1 && attempt == config.attempts());
-        return;
+        return applyOnce(desired, attempt > 1 && attempt == config.attempts());
       } catch (NatException e) {
         last = e;
-        listing = null;
-        routeView = null;
-        tunnelView = null;
-        log.warn(
-            "natApplyFailed attempt={} of={} error={}", attempt, config.attempts(), e.getMessage());
+        invalidate();
+        LOG.atWarn()
+            .addKeyValue("attempt", attempt)
+            .addKeyValue("of", config.attempts())
+            .addKeyValue("error", e.getMessage())
+            .log("natApplyFailed");
         if (attempt < config.attempts()) {
           sleep(backoff);
           backoff *= 2;
@@ -148,22 +160,23 @@ public final class NftBackend implements AutoCloseable {
     throw last;
   }
 
-  private void applyOnce(NodeDesired desired, boolean rebuild) {
+  private ApplyResult applyOnce(NodeDesired desired, boolean rebuild) {
     long t0 = nanoClock.getAsLong();
     sync(false);
-    Map<Integer, Set<java.net.InetAddress>> kernelHops = new TreeMap<>();
+    Map<Integer, Set<InetAddress>> kernelHops = new TreeMap<>();
     for (SteeringRoutes.View v : routeView.values()) {
       v.nextHops(config)
           .forEach((k, s) -> kernelHops.computeIfAbsent(k, x -> new HashSet<>()).addAll(s));
     }
     Map<String, Integer> newSlots = NatPlan.assignSlots(desired, config, slots, kernelHops);
-    NatPlan plan = NatPlan.of(desired, config, newSlots);
+    NatPlan plan = NatPlan.of(desired, config, newSlots, localAddresses);
     if (!plan.conflicts().equals(lastConflicts)) {
       for (String c : plan.conflicts()) {
-        log.warn("natConflict detail=\"{}\"", c);
+        LOG.atWarn().addKeyValue("detail", c).log("natConflict");
       }
       lastConflicts = plan.conflicts();
     }
+    List<ApplyResult.Refused> refused = new ArrayList<>(plan.refused());
 
     TableState before = listing.state();
     List<String> script = new ArrayList<>();
@@ -185,52 +198,70 @@ public final class NftBackend implements AutoCloseable {
     SteeringRoutes.Diff rd = routes.diff(routeView, wantRoutes);
     VxlanTunnel.View wantTunnel = config.vxlan() ? tunnel.desired(plan) : VxlanTunnel.View.empty();
     VxlanTunnel.Diff td = tunnel.diff(tunnelView, wantTunnel);
-    bridgeBatch(td.fdbBefore());
-    neighBatch(td.neighBefore());
-    ipBatch(rd.before());
-
-    Map<String, Long> timeouts = timeouts(plan.deadlines());
-    Set<String> live = live(timeouts);
-    long heartbeat = heartbeatMs(timeouts);
-    TableState want = plan.table().withOwned(live);
-    script.addAll(renderer.elements(from, want, heartbeat));
-    Result r = nft(script);
-    if (!r.ok()) {
-      throw new NatException("nft transaction failed: " + r.stderr().strip());
+    List<ApplyResult.Refused> paths = new ArrayList<>(kernel.bridgeBatch(td.fdbBefore()));
+    paths.addAll(kernel.neighBatch(td.neighBefore()));
+    // a pod whose owner's table or rule was refused is not steered into it: held closed instead
+    TableState want = plan.table();
+    for (Family f : Family.values()) {
+      List<ApplyResult.Refused> r = kernel.ipBatch(Map.of(f, rd.before().get(f)));
+      paths.addAll(r);
+      want = want.withoutSteering(f, marksOf(r));
     }
+
+    Set<String> live = live(timeouts(plan.deadlines()));
+    want = want.withOwned(live);
+    script.addAll(renderer.elements(from, want));
+    List<ApplyResult.Refused> nftRefused = NftTransaction.commit(script, kernel::nft);
+    refused.addAll(nftRefused);
     listing =
         new NftListing(
-            want.withAlive(alive(heartbeat)),
+            want.withAlive(listing.state().alive()),
             listing.sets().isEmpty() || rebuild ? allNames() : listing.sets(),
             renderer.ruleCounts(),
             Set.of("fence; " + renderer.fingerprint()));
     slots = newSlots;
+    arm(plan.deadlines());
 
-    ipBatch(rd.after());
+    paths.addAll(kernel.ipBatch(rd.after()));
+    paths.addAll(kernel.neighBatch(td.neighAfter()));
+    paths.addAll(kernel.bridgeBatch(td.fdbAfter()));
     routeView = wantRoutes;
-    neighBatch(td.neighAfter());
-    bridgeBatch(td.fdbAfter());
     tunnelView = wantTunnel;
+    refused.addAll(paths);
+    if (!nftRefused.isEmpty() || !paths.isEmpty()) {
+      // what the kernel holds is not what was rendered: the next apply re-reads it and retries
+      // each refused element on its own
+      invalidate();
+    }
 
     int cleaned =
         config.conntrackCleanup()
             ? cleanConntrack(ConntrackCleanup.commands(before, plan.table()))
             : 0;
-    log.info(
-        "natApplied vips={} live={} snat={} steered={} slots={} conntrackRuns={} ms={}",
-        plan.table().vips().size(),
-        live.size(),
-        plan.table().get("snat4").size()
-            + plan.table().get("snat6").size()
-            + plan.table().get("snat4s").size()
-            + plan.table().get("snat6s").size(),
-        plan.table().get("steer4").size()
-            + plan.table().get("steer6").size()
-            + plan.table().get("steer4s").size()
-            + plan.table().get("steer6s").size(),
-        newSlots.size(),
-        cleaned,
-        (nanoClock.getAsLong() - t0) / 1_000_000);
+    LOG.atInfo()
+        .addKeyValue("vips", plan.table().vips().size())
+        .addKeyValue("live", live.size())
+        .addKeyValue("slots", newSlots.size())
+        .addKeyValue("refused", refused.size())
+        .addKeyValue("conntrackRuns", cleaned)
+        .addKeyValue("ms", (nanoClock.getAsLong() - t0) / 1_000_000)
+        .log("natApplied");
+    return new ApplyResult(refused);
+  }
+
+  /** The fwmarks of the owner slots whose routing table or rule appears in {@code lines}. */
+  private Set<String> marksOf(List<ApplyResult.Refused> lines) {
+    Set<String> marks = new HashSet<>();
+    for (ApplyResult.Refused r : lines) {
+      Matcher m = TABLE.matcher(r.element());
+      if (m.find()) {
+        int slot = Integer.parseInt(m.group(1)) - config.routeTableBase();
+        if (slot >= 0 && slot < config.maxSlots()) {
+          marks.add(NatPlan.mark(config.markOf(slot)));
+        }
+      }
+    }
+    return marks;
   }
 
   /**
@@ -248,34 +279,57 @@ public final class NftBackend implements AutoCloseable {
       return;
     }
     Map<String, Long> deadlines = new TreeMap<>();
+    for (OwnedVip o : desired.owned()) {
+      deadlines.put(Addresses.format(o.vip()), o.deadlineNanos());
+    }
+    arm(deadlines);
+  }
+
+  /**
+   * The heartbeat transaction: timeouts computed once {@code nft} is running, immediately before
+   * the script is handed to it, so the kernel state never outlives a deadline by the time it took
+   * to render and start anything.
+   */
+  private void arm(Map<String, Long> deadlines) {
     TableState cur = listing.state();
     Set<String> installed = cur.vips();
-    for (OwnedVip o : desired.owned()) {
-      String v = Addresses.format(o.vip());
-      if (installed.contains(v)) {
-        deadlines.put(v, o.deadlineNanos());
-      }
-    }
-    Map<String, Long> timeouts = timeouts(deadlines);
-    long heartbeat = heartbeatMs(timeouts);
-    TableState want = cur.withOwned(live(timeouts));
-    Result r = nft(renderer.elements(cur, want, heartbeat));
+    Set<String> owned = new TreeSet<>(cur.get("owned4").keySet());
+    owned.addAll(cur.get("owned6").keySet());
+    long[] heartbeat = {0};
+    Set<String> live = new TreeSet<>();
+    CommandRunner.Result r =
+        kernel.nft(
+            () -> {
+              Map<String, Long> mine = new TreeMap<>();
+              for (String v : installed) {
+                mine.put(v, deadlines.getOrDefault(v, 0L));
+              }
+              Map<String, Long> timeouts = timeouts(mine);
+              live.addAll(live(timeouts));
+              heartbeat[0] = heartbeatMs(timeouts);
+              return renderer.heartbeat(
+                  heartbeat[0],
+                  owned.stream().filter(v -> !live.contains(v)).toList(),
+                  live.stream().filter(v -> !owned.contains(v)).toList());
+            });
     if (!r.ok()) {
       listing = null;
-      throw new NatException("nft refresh failed: " + r.stderr().strip());
+      throw new NatException("nft heartbeat failed: " + r.stderr().strip());
     }
     listing =
         new NftListing(
-            want.withAlive(alive(heartbeat)),
+            cur.withOwned(live).withAlive(alive(heartbeat[0])),
             listing.sets(),
             listing.ruleCounts(),
             listing.comments());
   }
 
   /**
-   * Removes the table, our rules and routes, and the SNAT bindings of the VIPs this node owned —
-   * unless {@code handingOver}, in which case everything stays for the successor process (owned
-   * VIPs still expire at their deadlines).
+   * Removes the table, our rules and routes, and the SNAT bindings of the VIPs this node owned: the
+   * node's pods egress as if vipgress were not installed (what uninstalling wants) — unless {@code
+   * handingOver} (a restart, a rollout, SIGTERM), in which case everything stays for the successor
+   * process: owned VIPs still expire at their deadlines, steered pods stay steered, and every local
+   * egress backend stays held closed (dropped rather than leaked) until a successor applies.
    */
   public void close(boolean handingOver) {
     if (closed) {
@@ -284,31 +338,32 @@ public final class NftBackend implements AutoCloseable {
     closed = true;
     if (handingOver || !started) {
       // the heartbeat still lapses at the earliest deadline: a successor must refresh it
-      log.info("natClosed handingOver={}", handingOver);
+      LOG.atInfo().addKeyValue("handingOver", handingOver).log("natClosed");
       return;
     }
-    NftListing l = readTable();
+    NftListing l = kernel.readTable();
     if (l.state().present()) {
-      Result r = nft(renderer.delete());
+      CommandRunner.Result r = kernel.nft(renderer.delete());
       if (!r.ok()) {
-        log.warn("natCloseFailed what=table error={}", r.stderr().strip());
+        LOG.atWarn()
+            .addKeyValue("what", "table")
+            .addKeyValue("error", r.stderr().strip())
+            .log("natCloseFailed");
       }
     }
-    Map<Family, SteeringRoutes.View> cur = readRoutes();
     try {
-      ipBatch(routes.removeAll(cur));
+      kernel.ipBatch(routes.removeAll(kernel.readRoutes()));
+      kernel.removeDevice();
     } catch (NatException e) {
-      log.warn("natCloseFailed what=routes error={}", e.getMessage());
-    }
-    try {
-      removeDevice();
-    } catch (NatException e) {
-      log.warn("natCloseFailed what=vxlan error={}", e.getMessage());
+      LOG.atWarn()
+          .addKeyValue("what", "routes")
+          .addKeyValue("error", e.getMessage())
+          .log("natCloseFailed");
     }
     if (config.conntrackCleanup()) {
       cleanConntrack(ConntrackCleanup.releaseAll(l.state()));
     }
-    log.info("natClosed handingOver=false");
+    LOG.atInfo().addKeyValue("handingOver", false).log("natClosed");
   }
 
   @Override
@@ -340,7 +395,7 @@ public final class NftBackend implements AutoCloseable {
         continue;
       }
       if (mine.size() > 4) {
-        Result list =
+        CommandRunner.Result list =
             runner.run(
                 List.of(config.conntrack(), "-L", "-f", f.name), "", config.commandTimeout());
         if (list.ok()) {
@@ -351,9 +406,12 @@ public final class NftBackend implements AutoCloseable {
         List<String> argv = new ArrayList<>();
         argv.add(config.conntrack());
         argv.addAll(args);
-        Result c = runner.run(argv, "", config.commandTimeout());
+        CommandRunner.Result c = runner.run(argv, "", config.commandTimeout());
         if (!ConntrackCleanup.ok(c)) {
-          log.warn("conntrackCleanupFailed args={} error={}", args, c.stderr().strip());
+          LOG.atWarn()
+              .addKeyValue("args", args)
+              .addKeyValue("error", c.stderr().strip())
+              .log("conntrackCleanupFailed");
         }
         ran++;
       }
@@ -372,203 +430,17 @@ public final class NftBackend implements AutoCloseable {
         && now - syncedAtNanos < config.resyncInterval().toNanos()) {
       return;
     }
-    listing = readTable();
+    listing = kernel.readTable();
     if (config.vxlan()) {
       // someone may have deleted or changed the device (and with it our routes through it)
-      ensureDevice();
-      tunnelView = readTunnel();
+      kernel.ensureDevice();
+      tunnelView = kernel.readTunnel();
     } else {
       tunnelView = VxlanTunnel.View.empty();
     }
-    routeView = readRoutes();
+    routeView = kernel.readRoutes();
+    localAddresses = kernel.readAddresses();
     syncedAtNanos = now;
-  }
-
-  /** Creates (or repairs) the VXLAN device, with rp_filter=2 on it. */
-  private void ensureDevice() {
-    List<String> lines = tunnel.ensure(readDevice());
-    if (!lines.isEmpty()) {
-      Result r =
-          runner.run(
-              List.of(config.ip(), "-batch", "-"),
-              String.join("\n", lines) + "\n",
-              config.commandTimeout());
-      if (!r.ok()) {
-        throw new NatException.TunnelUnavailable(vxlanError(r.stderr().strip()));
-      }
-      log.info("vxlanDevice name={} changes={}", config.vxlanDevice(), lines);
-      // a replaced device took its FDB, neighbours and our routes through it along
-      tunnelView = null;
-      routeView = null;
-    }
-    if (config.manageSysctls()) {
-      Sysctls.set(config.sysctlRoot(), "net/ipv4/conf/" + config.vxlanDevice() + "/rp_filter", "2");
-    }
-  }
-
-  private String vxlanError(String stderr) {
-    String hint;
-    if (stderr.contains("Unknown device type") || stderr.contains("not supported")) {
-      hint =
-          " The kernel has no VXLAN support: load the `vxlan` module (`modprobe vxlan`; on some"
-              + " distributions it ships in linux-modules-extra-$(uname -r)), or leave"
-              + " NatConfig.vxlanLocal unset to run without steering across L2 segments.";
-    } else if (stderr.contains("exists") || stderr.contains("in use")) {
-      hint =
-          " Another VXLAN device already uses VNI "
-              + config.vxlanVni()
-              + " on UDP port "
-              + config.vxlanPort()
-              + " (a CNI?): choose another vxlanVni or vxlanPort, the same on every node.";
-    } else {
-      hint = "";
-    }
-    return "cannot set up the VXLAN device "
-        + config.vxlanDevice()
-        + " (VNI "
-        + config.vxlanVni()
-        + ", UDP port "
-        + config.vxlanPort()
-        + "): "
-        + stderr
-        + "."
-        + hint;
-  }
-
-  /** Deletes our VXLAN device if there is one (a stale one, or on shutdown). */
-  private void removeDevice() {
-    VxlanTunnel.Device d = readDevice();
-    if (d.present() && "vxlan".equals(d.kind())) {
-      Result r =
-          runner.run(
-              List.of(config.ip(), "link", "del", config.vxlanDevice()),
-              "",
-              config.commandTimeout());
-      if (!r.ok()) {
-        throw new NatException(
-            "cannot delete VXLAN device " + config.vxlanDevice() + ": " + r.stderr().strip());
-      }
-      log.info("vxlanDeviceRemoved name={}", config.vxlanDevice());
-    }
-  }
-
-  private VxlanTunnel.Device readDevice() {
-    Result l =
-        runner.run(
-            List.of(config.ip(), "-j", "-d", "link", "show", "dev", config.vxlanDevice()),
-            "",
-            config.commandTimeout());
-    if (!l.ok()) {
-      if (l.stderr().contains("does not exist")) {
-        return VxlanTunnel.Device.absent();
-      }
-      throw new NatException("ip link show failed: " + l.stderr().strip());
-    }
-    Result a =
-        runner.run(
-            List.of(config.ip(), "-j", "-4", "addr", "show", "dev", config.vxlanDevice()),
-            "",
-            config.commandTimeout());
-    return VxlanTunnel.parseDevice(l.stdout(), a.ok() ? a.stdout() : "");
-  }
-
-  private VxlanTunnel.View readTunnel() {
-    Result f =
-        runner.run(
-            List.of(config.bridge(), "-j", "fdb", "show", "dev", config.vxlanDevice()),
-            "",
-            config.commandTimeout());
-    Result n =
-        runner.run(
-            List.of(config.ip(), "-j", "neigh", "show", "dev", config.vxlanDevice()),
-            "",
-            config.commandTimeout());
-    if (!f.ok() || !n.ok()) {
-      throw new NatException("bridge fdb / ip neigh show failed: " + f.stderr() + n.stderr());
-    }
-    return VxlanTunnel.parse(f.stdout(), n.stdout());
-  }
-
-  private void bridgeBatch(List<String> lines) {
-    batch(config.bridge(), lines, "bridge -batch (FDB)");
-  }
-
-  private void neighBatch(List<String> lines) {
-    batch(config.ip(), lines, "ip -batch (neighbours)");
-  }
-
-  /** Runs {@code tool -batch -} over {@code lines}; nothing if there are none. */
-  private void batch(String tool, List<String> lines, String what) {
-    if (lines.isEmpty()) {
-      return;
-    }
-    Result r =
-        runner.run(
-            List.of(tool, "-batch", "-"), String.join("\n", lines) + "\n", config.commandTimeout());
-    if (!r.ok()) {
-      throw new NatException(what + " failed: " + r.stderr().strip() + " in " + lines);
-    }
-  }
-
-  private NftListing readTable() {
-    Result r =
-        runner.run(
-            List.of(config.nft(), "-j", "list", "table", "inet", config.table()),
-            "",
-            config.commandTimeout());
-    if (!r.ok()) {
-      if (r.stderr().contains("No such file or directory")) {
-        return NftListing.absent();
-      }
-      throw new NatException("nft list failed: " + r.stderr().strip());
-    }
-    try {
-      return NftListing.parse(r.stdout(), config.table());
-    } catch (IllegalArgumentException e) {
-      throw new NatException("cannot parse nft JSON: " + e.getMessage(), e);
-    }
-  }
-
-  private Map<Family, SteeringRoutes.View> readRoutes() {
-    Map<Family, SteeringRoutes.View> m = new EnumMap<>(Family.class);
-    for (Family f : Family.values()) {
-      Result rt =
-          runner.run(
-              List.of(config.ip(), "-j", f.ipFlag, "route", "show", "table", "all"),
-              "",
-              config.commandTimeout());
-      Result ru =
-          runner.run(
-              List.of(config.ip(), "-j", f.ipFlag, "rule", "show"), "", config.commandTimeout());
-      if (!rt.ok() || !ru.ok()) {
-        throw new NatException("ip route/rule show failed: " + rt.stderr() + ru.stderr());
-      }
-      m.put(f, routes.parse(rt.stdout(), ru.stdout()));
-    }
-    return m;
-  }
-
-  private void ipBatch(Map<Family, List<String>> lines) {
-    for (Map.Entry<Family, List<String>> e : lines.entrySet()) {
-      if (e.getValue().isEmpty()) {
-        continue;
-      }
-      Result r =
-          runner.run(
-              List.of(config.ip(), e.getKey().ipFlag, "-batch", "-"),
-              String.join("\n", e.getValue()) + "\n",
-              config.commandTimeout());
-      if (!r.ok()) {
-        throw new NatException("ip -batch failed: " + r.stderr().strip() + " in " + e.getValue());
-      }
-    }
-  }
-
-  private Result nft(List<String> script) {
-    return runner.run(
-        List.of(config.nft(), "-f", "-"),
-        String.join("\n", script) + "\n",
-        config.commandTimeout());
   }
 
   private Map<String, Long> timeouts(Map<String, Long> deadlines) {
@@ -607,21 +479,6 @@ public final class NftBackend implements AutoCloseable {
     Set<String> s = new HashSet<>(TableState.TRACKED);
     s.add("alive");
     return s;
-  }
-
-  private void checkTool(List<String> argv) {
-    Result r = runner.run(argv, "", config.commandTimeout());
-    if (!r.ok()) {
-      String tool = argv.get(0);
-      throw new NatException(
-          "`"
-              + String.join(" ", argv)
-              + "` failed ("
-              + r.stderr().strip()
-              + "); reinstall with `apt-get install "
-              + ProcessCommandRunner.packageOf(tool)
-              + "`");
-    }
   }
 
   private void ensureOpen() {

@@ -326,12 +326,11 @@ public final class NftRenderer {
   }
 
   /**
-   * The element changes from {@code current} to {@code desired}, and the heartbeat.
-   *
-   * @param heartbeatMs how long the owned VIPs stay live without another transaction; {@code <= 0}
-   *     leaves the heartbeat absent (every VIP in {@code vipsN} fenced)
+   * The element changes from {@code current} to {@code desired}. The heartbeat is not here: it is
+   * its own small transaction ({@link #heartbeat}), whose expiry is computed right before it is
+   * committed, never before a large element transaction.
    */
-  public List<String> elements(TableState current, TableState desired, long heartbeatMs) {
+  public List<String> elements(TableState current, TableState desired) {
     List<String> l = new ArrayList<>();
     List<List<String>> adds = new ArrayList<>();
     // deletions first: a changed interval key must leave before an overlapping one arrives
@@ -345,7 +344,6 @@ public final class NftRenderer {
     for (int i = 0; i < TableState.TRACKED.size(); i++) {
       chunked(l, "add element " + t() + " " + TableState.TRACKED.get(i), adds.get(i));
     }
-    l.addAll(heartbeat(heartbeatMs));
     return l;
   }
 
@@ -391,8 +389,30 @@ public final class NftRenderer {
   /**
    * Re-arms the heartbeat: each family's element is added (a no-op if present), deleted, and
    * re-added with the new timeout — one transaction, so a live heartbeat never lapses, and O(1)
-   * however many VIPs the node owns.
+   * however many VIPs the node owns. VIPs past their own deadline ({@code leave}) leave the {@code
+   * owned} sets in the same transaction; VIPs live again ({@code join}) return to them.
+   *
+   * @param ms how long the owned VIPs stay live without another heartbeat; {@code <= 0} leaves the
+   *     heartbeat absent (every VIP in {@code vipsN} fenced)
    */
+  public List<String> heartbeat(
+      long ms, java.util.Collection<String> leave, java.util.Collection<String> join) {
+    List<String> l = new ArrayList<>();
+    for (Family f : Family.values()) {
+      chunked(l, "delete element " + t() + " owned" + f.suffix, ofFamily(leave, f));
+    }
+    for (Family f : Family.values()) {
+      chunked(l, "add element " + t() + " owned" + f.suffix, ofFamily(join, f));
+    }
+    l.addAll(heartbeat(ms));
+    return l;
+  }
+
+  private static List<String> ofFamily(java.util.Collection<String> vips, Family f) {
+    return vips.stream().filter(v -> (v.indexOf(':') >= 0) == (f == Family.V6)).toList();
+  }
+
+  /** The heartbeat alone. */
   public List<String> heartbeat(long ms) {
     List<String> l = new ArrayList<>();
     for (Family f : Family.values()) {

@@ -9,12 +9,18 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /** Runs programs as child processes. */
 public final class ProcessCommandRunner implements CommandRunner {
 
   @Override
   public Result run(List<String> argv, String stdin, Duration timeout) {
+    return run(argv, () -> stdin, timeout);
+  }
+
+  @Override
+  public Result run(List<String> argv, Supplier<String> stdin, Duration timeout) {
     Process p;
     try {
       p = new ProcessBuilder(argv).start();
@@ -29,8 +35,9 @@ public final class ProcessCommandRunner implements CommandRunner {
     CompletableFuture<String> out = drain(p.getInputStream());
     CompletableFuture<String> err = drain(p.getErrorStream());
     try (OutputStream in = p.getOutputStream()) {
-      if (!stdin.isEmpty()) {
-        in.write(stdin.getBytes(StandardCharsets.UTF_8));
+      String text = stdin.get();
+      if (!text.isEmpty()) {
+        in.write(text.getBytes(StandardCharsets.UTF_8));
       }
     } catch (IOException e) {
       // the program exited without reading; its exit code and stderr tell why

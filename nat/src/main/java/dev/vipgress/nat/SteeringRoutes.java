@@ -71,7 +71,7 @@ public final class SteeringRoutes {
   /** Parses {@code ip -j -4|-6 route show table all} and {@code ip -j -4|-6 rule show}. */
   public View parse(String routesJson, String rulesJson) {
     SortedMap<Integer, SortedMap<String, String>> routes = new TreeMap<>();
-    for (Object o : list(routesJson)) {
+    for (Object o : Json.list(routesJson)) {
       if (!(o instanceof Map<?, ?> r)) {
         continue;
       }
@@ -96,7 +96,7 @@ public final class SteeringRoutes {
       routes.computeIfAbsent(table, k -> new TreeMap<>()).put(dst, target);
     }
     SortedMap<Integer, Integer> rules = new TreeMap<>();
-    for (Object o : list(rulesJson)) {
+    for (Object o : Json.list(rulesJson)) {
       if (!(o instanceof Map<?, ?> r)) {
         continue;
       }
@@ -218,13 +218,6 @@ public final class SteeringRoutes {
     }
     Cidr c = Cidr.parse(d);
     return c.prefix() == 0 ? "default" : NatPlan.key(c);
-  }
-
-  private static List<?> list(String json) {
-    if (json == null || json.isBlank()) {
-      return List.of();
-    }
-    return Json.parse(json) instanceof List<?> l ? l : List.of();
   }
 
   private static Integer number(Object o) {

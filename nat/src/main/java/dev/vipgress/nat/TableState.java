@@ -99,6 +99,20 @@ public record TableState(
     return new TableState(present, e, alive);
   }
 
+  /** A copy without the steering of the pods of {@code f} steered with one of {@code marks}. */
+  TableState withoutSteering(Family f, Set<String> marks) {
+    if (marks.isEmpty()) {
+      return this;
+    }
+    SortedMap<String, SortedMap<String, String>> e = new TreeMap<>(elements);
+    for (String name : java.util.List.of("steer" + f.suffix, "steer" + f.suffix + "s")) {
+      SortedMap<String, String> m = new TreeMap<>(elements.get(name));
+      m.values().removeIf(marks::contains);
+      e.put(name, m);
+    }
+    return new TableState(present, e, alive);
+  }
+
   /** The VIPs of both {@code vips} sets. */
   Set<String> vips() {
     Set<String> s = new TreeSet<>(elements.get("vips4").keySet());

@@ -229,7 +229,7 @@ public final class VxlanTunnel {
 
   /** Parses {@code ip -j -d link show dev X} and {@code ip -j -4 addr show dev X}. */
   public static Device parseDevice(String linkJson, String addrJson) {
-    List<?> links = list(linkJson);
+    List<?> links = Json.list(linkJson);
     if (links.isEmpty() || !(links.get(0) instanceof Map<?, ?> l)) {
       return Device.absent();
     }
@@ -253,7 +253,7 @@ public final class VxlanTunnel {
     int mtu = l.get("mtu") instanceof Number n ? n.intValue() : 0;
     String mac = l.get("address") instanceof String s ? s : null;
     List<String> addrs = new ArrayList<>();
-    for (Object o : list(addrJson)) {
+    for (Object o : Json.list(addrJson)) {
       if (o instanceof Map<?, ?> a && a.get("addr_info") instanceof List<?> infos) {
         for (Object i : infos) {
           if (i instanceof Map<?, ?> im && "inet".equals(im.get("family"))) {
@@ -268,7 +268,7 @@ public final class VxlanTunnel {
   /** Parses {@code bridge -j fdb show dev X} and {@code ip -j neigh show dev X}. */
   public static View parse(String fdbJson, String neighJson) {
     SortedMap<String, String> fdb = new TreeMap<>();
-    for (Object o : list(fdbJson)) {
+    for (Object o : Json.list(fdbJson)) {
       if (o instanceof Map<?, ?> e
           && e.get("mac") instanceof String mac
           && e.get("dst") instanceof String dst) {
@@ -276,7 +276,7 @@ public final class VxlanTunnel {
       }
     }
     SortedMap<String, String> neigh = new TreeMap<>();
-    for (Object o : list(neighJson)) {
+    for (Object o : Json.list(neighJson)) {
       if (o instanceof Map<?, ?> e && e.get("dst") instanceof String dst) {
         String mac = e.get("lladdr") instanceof String m ? m.toLowerCase(Locale.ROOT) : "";
         boolean permanent = e.get("state") instanceof List<?> st && st.contains("PERMANENT");
@@ -285,12 +285,5 @@ public final class VxlanTunnel {
       }
     }
     return new View(fdb, neigh);
-  }
-
-  private static List<?> list(String json) {
-    if (json == null || json.isBlank()) {
-      return List.of();
-    }
-    return Json.parse(json) instanceof List<?> l ? l : List.of();
   }
 }

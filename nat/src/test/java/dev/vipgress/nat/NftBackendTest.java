@@ -134,7 +134,7 @@ class NftBackendTest {
     assertTrue(script.contains("alive { ipv4 timeout 1950ms }"), "earliest deadline: " + script);
     assertFalse(script.contains("owned4"), script);
     assertTrue(fake.matching("conntrack").isEmpty(), "no ownership change, no clean-up");
-    assertTrue(fake.matching("ip -4 -batch").isEmpty());
+    assertTrue(fake.matching("ip -4 -force -batch").isEmpty());
     // after the resync interval the kernel is read again
     clock.addAndGet(Duration.ofSeconds(61).toNanos());
     b.apply(Fixtures.owner());
@@ -149,7 +149,7 @@ class NftBackendTest {
     fake.nftResults.add(
         new CommandRunner.Result(1, "", "Error: Could not process rule: Device or resource busy"));
     b.apply(Fixtures.owner());
-    assertEquals(2, fake.matching("nft -f -").size());
+    assertEquals(3, fake.matching("nft -f -").size(), "failed, then elements and heartbeat");
     assertEquals(2, fake.matching("nft -j list").size(), "re-read after the failure");
 
     fake.calls.clear();
@@ -162,6 +162,133 @@ class NftBackendTest {
     List<FakeRunner.Call> tx = fake.matching("nft -f -");
     assertEquals(3, tx.size());
     assertTrue(tx.get(2).stdin().startsWith("add table inet vipgress\n"), "last attempt rebuilds");
+  }
+
+  @Test
+  void aNextHopThatIsTheNodesOwnAddressIsRefusedUpFrontAndTheRestApplied() throws Exception {
+    // the lab's wedge: `route replace default via <its own address>` refused the whole batch
+    fake.scripted.put(
+        "ip -j addr show",
+        new CommandRunner.Result(
+            0,
+            "[{\"ifname\":\"eth0\",\"addr_info\":[{\"family\":\"inet\",\"local\":"
+                + "\"192.168.100.12\",\"prefixlen\":24},{\"family\":\"inet6\",\"local\":"
+                + "\"fe80::1\",\"scope\":\"link\"}]}]",
+            ""));
+    NftBackend b = backend();
+    b.start();
+    ApplyResult r = b.apply(Fixtures.owner());
+    assertEquals(1, r.refused().size(), r.toString());
+    assertTrue(
+        r.refused().get(0).element().equals("steer 10.244.1.9 to node2 via 192.168.100.12"),
+        r.toString());
+    String script = fake.nftScripts();
+    assertTrue(script.contains("snat4 { 10.244.1.2 : 192.168.100.200"), "the rest: " + script);
+    assertTrue(script.contains("steer6 { fd76:244:1::9 : 0x00010000 }"), script);
+    assertFalse(script.contains("add element inet vipgress steer4 "), script);
+    assertTrue(script.contains("backends4 { 10.244.1.9 }"), "the pod is held closed: " + script);
+    for (FakeRunner.Call c : fake.matching("ip -4 -force -batch")) {
+      assertFalse(c.stdin().contains("via 192.168.100.12"), c.stdin());
+    }
+  }
+
+  @Test
+  void aRouteTheKernelRefusesCostsOnlyItselfAndItsPodsStayHeldClosed() throws Exception {
+    fake.scripted.put(
+        "ip -4 -force -batch -",
+        new CommandRunner.Result(
+            1, "", "Error: Nexthop has invalid gateway.\nCommand failed -:1\n"));
+    NftBackend b = backend();
+    b.start();
+    ApplyResult r = b.apply(Fixtures.owner());
+    assertEquals(1, r.refused().size(), r.toString());
+    assertTrue(r.refused().get(0).reason().contains("Nexthop has invalid gateway"), r.toString());
+    assertTrue(r.refused().get(0).element().contains("table 7600"), r.toString());
+    String script = fake.nftScripts();
+    assertFalse(
+        script.contains("add element inet vipgress steer4 "),
+        "not steered into a broken table: " + script);
+    assertTrue(script.contains("steer6 { fd76:244:1::9"), "IPv6 steering stands: " + script);
+    assertTrue(script.contains("backends4 { 10.244.1.9 }"), "held closed: " + script);
+    assertTrue(script.contains("snat4 { 10.244.1.2 : 192.168.100.200"), "the rest: " + script);
+    // the next apply re-reads the kernel and tries the refused line again
+    fake.scripted.remove("ip -4 -force -batch -");
+    fake.calls.clear();
+    assertTrue(b.apply(Fixtures.owner()).isComplete());
+    assertEquals(1, fake.matching("nft -j list").size());
+    assertTrue(fake.nftScripts().contains("steer4 { 10.244.1.9 : 0x00010000 }"));
+  }
+
+  @Test
+  void anElementNftRefusesIsLeftOutAndTheRestCommitted() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    b.apply(NodeDesired.empty());
+    fake.calls.clear();
+    String line =
+        "add element inet vipgress cluster4 { 10.244.0.0/16, 10.96.0.0/16, 192.168.100.11,"
+            + " 192.168.100.12 }";
+    int col = line.indexOf("10.96.0.0/16") + 1;
+    fake.nftResults.add(
+        new CommandRunner.Result(
+            1,
+            "",
+            "/dev/stdin:1:"
+                + col
+                + "-"
+                + (col + 11)
+                + ": Error: Could not process rule: File exists\n"
+                + line
+                + "\n"));
+    ApplyResult r = b.apply(Fixtures.owner());
+    assertEquals(
+        List.of(
+            new ApplyResult.Refused(
+                "add element inet vipgress cluster4 { 10.96.0.0/16 }",
+                "nft refused it: Could not process rule: File exists")),
+        r.refused());
+    List<FakeRunner.Call> tx = fake.matching("nft -f -");
+    assertTrue(
+        tx.get(1)
+            .stdin()
+            .startsWith(
+                "add element inet vipgress cluster4 { 10.244.0.0/16, 192.168.100.11,"
+                    + " 192.168.100.12 }\n"),
+        tx.get(1).stdin());
+    assertTrue(tx.get(1).stdin().contains("snat4 { 10.244.1.2"), "the rest committed");
+  }
+
+  @Test
+  void theHeartbeatIsItsOwnTransactionTimedOnceNftRuns() throws Exception {
+    // spawning nft (and, for a large transaction, rendering and committing it) takes time: the
+    // heartbeat's expiry must count from when nft has it, not from before
+    CommandRunner slowSpawn =
+        new CommandRunner() {
+          @Override
+          public Result run(List<String> argv, String stdin, Duration timeout) {
+            return fake.run(argv, stdin, timeout);
+          }
+
+          @Override
+          public Result run(
+              List<String> argv, java.util.function.Supplier<String> stdin, Duration timeout) {
+            clock.addAndGet(Duration.ofMillis(300).toNanos());
+            return fake.run(argv, stdin.get(), timeout);
+          }
+        };
+    NftBackend b =
+        new NftBackend(
+            NatConfig.builder("eth0").manageSysctls(false).build(), slowSpawn, clock::get);
+    b.start();
+    fake.calls.clear();
+    b.apply(Fixtures.owner()); // earliest deadline NOW + 2 s, fence margin 50 ms
+    List<FakeRunner.Call> tx = fake.matching("nft -f -");
+    assertEquals(2, tx.size(), "elements, then the heartbeat");
+    assertFalse(tx.get(0).stdin().contains("element inet vipgress alive"), tx.get(0).stdin());
+    assertEquals(
+        String.join("\n", new NftRenderer(b.config()).heartbeat(1650)) + "\n",
+        tx.get(1).stdin(),
+        "2000 ms - 300 ms spawning - 50 ms margin");
   }
 
   @Test
@@ -224,7 +351,7 @@ class NftBackendTest {
             "conntrack -D -f ipv4 -s 10.244.3.2"),
         fake.matching("conntrack -D").stream().map(FakeRunner.Call::line).toList());
     // the routing table of node2 goes after the transaction
-    assertTrue(fake.matching("ip -4 -batch").get(0).stdin().contains("rule del"));
+    assertTrue(fake.matching("ip -4 -force -batch").get(0).stdin().contains("rule del"));
     fake.calls.clear();
     b.apply(steered);
     assertEquals(
@@ -273,7 +400,7 @@ class NftBackendTest {
     b.close(false);
     assertEquals("delete table inet vipgress\n", fake.matching("nft -f -").get(0).stdin());
     assertTrue(
-        fake.matching("ip -4 -batch")
+        fake.matching("ip -4 -force -batch")
             .get(0)
             .stdin()
             .contains("rule del pref 7600 fwmark 0x10000/0xff0000 lookup 7600"));

@@ -30,7 +30,7 @@ class NftRendererTest {
   @Test
   void ownerFromEmpty() {
     NatPlan plan = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 0));
-    List<String> script = renderer.elements(TableState.empty(), plan.table(), 1950);
+    List<String> script = renderer.elements(TableState.empty(), plan.table());
     Golden.check("owner-from-empty.nft", script);
   }
 
@@ -52,18 +52,16 @@ class NftRendererTest {
             new NodeDesired(Set.copyOf(owned), d.steering(), d.clusterRanges()),
             config,
             Map.of("node2", 0));
-    List<String> script = renderer.elements(before.table(), after.table(), 1950);
+    List<String> script = renderer.elements(before.table(), after.table());
     Golden.check("one-backend-changed.nft", script);
   }
 
   @Test
   void releaseRemovesEverythingAndKeepsNothingOwned() {
     NatPlan before = NatPlan.of(Fixtures.owner(), config, Map.of("node2", 0));
-    List<String> script = renderer.elements(before.table(), TableState.empty(), 0);
+    List<String> script = renderer.elements(before.table(), TableState.empty());
     Golden.check("release-all.nft", script);
-    assertFalse(
-        script.stream().anyMatch(l -> l.contains("owned") && l.contains("timeout")),
-        "nothing re-armed");
+    assertFalse(script.stream().anyMatch(l -> l.contains("alive")), "the heartbeat is apart");
   }
 
   @Test
@@ -78,6 +76,21 @@ class NftRendererTest {
             "add element inet vipgress alive { ipv6 timeout 1500ms }"),
         renderer.heartbeat(1500));
     assertEquals(4, renderer.heartbeat(0).size(), "lapsed: removed, not re-added");
+  }
+
+  @Test
+  void theHeartbeatTransactionAlsoFencesAndRevivesOwnedVips() {
+    assertEquals(
+        List.of(
+            "delete element inet vipgress owned4 { 192.168.100.200 }",
+            "add element inet vipgress owned6 { fd76:100::200 }",
+            "add element inet vipgress alive { ipv4 }",
+            "delete element inet vipgress alive { ipv4 }",
+            "add element inet vipgress alive { ipv4 timeout 700ms }",
+            "add element inet vipgress alive { ipv6 }",
+            "delete element inet vipgress alive { ipv6 }",
+            "add element inet vipgress alive { ipv6 timeout 700ms }"),
+        renderer.heartbeat(700, List.of("192.168.100.200"), List.of("fd76:100::200")));
   }
 
   @Test
