@@ -78,7 +78,7 @@ final class Speaker implements AutoCloseable {
   private final Path configFile;
   private volatile Reconciler reconciler;
 
-  private Speaker(String node, SpeakerConfig cfg, Path configFile, ApiClient client) {
+  Speaker(String node, SpeakerConfig cfg, Path configFile, ApiClient client) {
     this.node = node;
     this.config = new AtomicReference<>(cfg);
     this.configFile = configFile;
@@ -105,7 +105,79 @@ final class Speaker implements AutoCloseable {
   }
 
   void start() throws StartupException {
+    start(this::openEdge);
+  }
+
+  /** Opens the daemon's I/O edge; registers every part it started with {@code started} at once. */
+  @FunctionalInterface
+  interface EdgeOpener {
+    Edge open(SpeakerConfig cfg, List<AutoCloseable> started) throws StartupException;
+  }
+
+  /**
+   * Starts the daemon on the edge {@code opener} gives. Every part is registered for {@link
+   * #close()} as soon as it started, so a start that fails half-way (a taken HTTP port, a missing
+   * capability) stops everything it started when the caller closes this speaker.
+   */
+  void start(EdgeOpener opener) throws StartupException {
     SpeakerConfig cfg = config.get();
+    Edge edge = opener.open(cfg, closeables);
+    Core core = wire(node, config::get, metrics, edge);
+    reconciler = core.reconciler();
+
+    if (cfg.httpPort() > 0) {
+      try {
+        HttpEndpoints http =
+            new HttpEndpoints(
+                cfg.httpPort(),
+                registry,
+                () -> !closed.get(),
+                () -> core.reconciler().ready() && edge.cluster().synced(),
+                () -> {
+                  Map<String, Object> s = new LinkedHashMap<>();
+                  s.put("node", node);
+                  s.put("vips", core.reconciler().status());
+                  return s;
+                });
+        closeables.add(http);
+        http.start();
+      } catch (IOException e) {
+        throw new StartupException(
+            "cannot listen on httpPort " + cfg.httpPort() + ": " + e.getMessage(), e);
+      }
+    }
+    if (configFile != null) {
+      ConfigWatcher cw =
+          new ConfigWatcher(
+              configFile,
+              cfg,
+              next -> {
+                config.set(next);
+                metrics.configStale.set(0);
+                core.reconciler().trigger();
+              },
+              err -> {
+                metrics.configStale.set(1);
+                edge.nodeEvents()
+                    .event(
+                        true,
+                        "ConfigRejected",
+                        "configuration "
+                            + configFile
+                            + " rejected, keeping the last good one: "
+                            + String.join("; ", err.errors()));
+              });
+      closeables.add(cw);
+      cw.start();
+    }
+    edge.startWatches().run();
+    core.elector().start();
+    core.reconciler().start();
+    LOG.atInfo().addKeyValue("node", node).log("speakerStarted");
+  }
+
+  /** The real edge: interfaces, nftables, pcap, the Kubernetes API. */
+  private Edge openEdge(SpeakerConfig cfg, List<AutoCloseable> started) throws StartupException {
     List<String> ifaces =
         cfg.interfaces().isEmpty() ? List.of(defaultInterface()) : cfg.interfaces();
     LOG.atInfo()
@@ -144,12 +216,12 @@ final class Speaker implements AutoCloseable {
         .addKeyValue("vxlanLocal", tunnelLocal == null ? "-" : Addresses.format(tunnelLocal))
         .log("steering");
     NftBackend nat = startDatapath(nb, st.mode());
-    closeables.add(() -> nat.close(true)); // a restart hands over: fail-closed state stays
+    started.add(() -> nat.close(true)); // a restart hands over: fail-closed state stays
 
     L2Announcer announcer =
         new L2Announcer(
             L2Config.defaults(ifaces).withGarp(cfg.garpCount(), cfg.garpInterval()), registry);
-    closeables.add(announcer);
+    started.add(announcer);
     try {
       announcer.start();
     } catch (Exception e) {
@@ -157,11 +229,11 @@ final class Speaker implements AutoCloseable {
     }
     ServiceWriter writer =
         new ServiceWriter(client, node, r -> metrics.apiErrors.labelValues(r).inc());
-    closeables.add(writer);
+    started.add(writer);
     ClusterWatch watch = new ClusterWatch(client, r -> metrics.apiErrors.labelValues(r).inc());
-    closeables.add(watch);
+    started.add(watch);
     ExecutorScheduler loop = new ExecutorScheduler("vipgress-reconcile");
-    closeables.add(loop);
+    started.add(loop);
 
     ElectionConfig ecfg = electionConfig(cfg);
     Edge edge =
@@ -171,58 +243,11 @@ final class Speaker implements AutoCloseable {
             writer,
             Datapath.of(nat),
             Map.of(Mode.L2, announcer),
-            listener -> new LeaseElector(ecfg, client, node, listener));
-    Core core = wire(node, config::get, steering, metrics, edge);
-    reconciler = core.reconciler();
-
-    if (cfg.httpPort() > 0) {
-      try {
-        HttpEndpoints http =
-            new HttpEndpoints(
-                cfg.httpPort(),
-                registry,
-                () -> !closed.get(),
-                () -> core.reconciler().ready() && watch.synced(),
-                () -> {
-                  Map<String, Object> s = new LinkedHashMap<>();
-                  s.put("node", node);
-                  s.put("vips", core.reconciler().status());
-                  return s;
-                });
-        closeables.add(http);
-        http.start();
-      } catch (IOException e) {
-        throw new StartupException(
-            "cannot listen on httpPort " + cfg.httpPort() + ": " + e.getMessage(), e);
-      }
-    }
-    if (configFile != null) {
-      ConfigWatcher cw =
-          new ConfigWatcher(
-              configFile,
-              cfg,
-              next -> {
-                config.set(next);
-                metrics.configStale.set(0);
-                core.reconciler().trigger();
-              },
-              err -> {
-                metrics.configStale.set(1);
-                writer.nodeEvent(
-                    true,
-                    "ConfigRejected",
-                    "configuration "
-                        + configFile
-                        + " rejected, keeping the last good one: "
-                        + String.join("; ", err.errors()));
-              });
-      closeables.add(cw);
-      cw.start();
-    }
-    watch.start();
-    core.elector().start();
-    core.reconciler().start();
-    LOG.atInfo().addKeyValue("node", node).log("speakerStarted");
+            listener -> new LeaseElector(ecfg, client, node, listener),
+            steering,
+            watch::start,
+            writer::nodeEvent);
+    return edge;
   }
 
   /**
@@ -231,6 +256,9 @@ final class Speaker implements AutoCloseable {
    * test passes fakes here and nowhere else.
    *
    * @param elector builds the elector that reports to the given listener
+   * @param steering how this node's backends reach owners, from its uplink's subnets
+   * @param startWatches starts the watches behind {@code cluster} (after the core is wired)
+   * @param nodeEvents Events on this node's Node object
    */
   record Edge(
       Scheduler loop,
@@ -238,7 +266,16 @@ final class Speaker implements AutoCloseable {
       Reporter reporter,
       Datapath datapath,
       Map<Mode, Announcer> announcers,
-      Function<ElectionListener, LeaseElector> elector) {}
+      Function<ElectionListener, LeaseElector> elector,
+      SteeringPolicy steering,
+      Runnable startWatches,
+      NodeEvents nodeEvents) {}
+
+  /** Events about this node as a whole (a rejected configuration). */
+  @FunctionalInterface
+  interface NodeEvents {
+    void event(boolean warning, String reason, String message);
+  }
 
   /** The daemon's core as {@link #wire} builds it; not started. */
   record Core(Reconciler reconciler, LeaseElector elector) {}
@@ -248,18 +285,13 @@ final class Speaker implements AutoCloseable {
    * reconciler itself (every {@link ElectionListener} method, the loss reason and the {@code
    * lostAll} barrier included: no forwarding layer); the reconciler drives the elector.
    */
-  static Core wire(
-      String node,
-      Supplier<SpeakerConfig> config,
-      SteeringPolicy steering,
-      SpeakerMetrics metrics,
-      Edge edge) {
+  static Core wire(String node, Supplier<SpeakerConfig> config, SpeakerMetrics metrics, Edge edge) {
     AtomicReference<LeaseElector> elector = new AtomicReference<>();
     Reconciler reconciler =
         new Reconciler(
             node,
             config,
-            steering,
+            edge.steering(),
             new Reconciler.Wiring(
                 edge.loop(),
                 edge.cluster(),

@@ -2,6 +2,7 @@ package dev.vipgress.speaker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.election.ElectionListener;
@@ -20,6 +21,7 @@ import dev.vipgress.speaker.observe.SpeakerMetrics;
 import dev.vipgress.speaker.reconcile.FakeEdge;
 import dev.vipgress.speaker.reconcile.ManualLoop;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.ServerSocket;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -55,37 +57,37 @@ class SpeakerWiringTest {
         Map.of("node1", new NodeInfo("node1", List.of("192.168.100.11"), true, Map.of())));
   }
 
-  Speaker.Core start() {
+  Speaker.Edge edge() {
     AtomicInteger incarnations = new AtomicInteger();
-    Speaker.Edge io =
-        new Speaker.Edge(
-            loop,
-            edge.cluster(),
-            edge.reporter(),
-            edge.datapath(),
-            Map.of(Mode.L2, edge.announcer()),
-            listener ->
-                new LeaseElector(
-                    Speaker.electionConfig(cfg),
-                    "node1",
-                    listener,
-                    new LeaseElector.Wiring(
-                        leases,
-                        leases.watch(),
-                        loop,
-                        leases.io(),
-                        leases.io(),
-                        loop,
-                        Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC),
-                        () -> "i" + incarnations.incrementAndGet(),
-                        () -> {})));
+    return new Speaker.Edge(
+        loop,
+        edge.cluster(),
+        edge.reporter(),
+        edge.datapath(),
+        Map.of(Mode.L2, edge.announcer()),
+        listener ->
+            new LeaseElector(
+                Speaker.electionConfig(cfg),
+                "node1",
+                listener,
+                new LeaseElector.Wiring(
+                    leases,
+                    leases.watch(),
+                    loop,
+                    leases.io(),
+                    leases.io(),
+                    loop,
+                    Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC),
+                    () -> "i" + incarnations.incrementAndGet(),
+                    () -> {})),
+        SteeringPolicy.direct(),
+        () -> {},
+        (warning, reason, message) -> {});
+  }
+
+  Speaker.Core start() {
     Speaker.Core core =
-        Speaker.wire(
-            "node1",
-            () -> cfg,
-            SteeringPolicy.direct(),
-            new SpeakerMetrics(new PrometheusRegistry()),
-            io);
+        Speaker.wire("node1", () -> cfg, new SpeakerMetrics(new PrometheusRegistry()), edge());
     core.elector().start();
     core.reconciler().start();
     return core;
@@ -110,5 +112,28 @@ class SpeakerWiringTest {
     assertFalse(edge.log.contains("withdraw " + VIP), edge.log.toString());
     assertTrue(core.reconciler().status().get(0).ownedHere(), "re-taken without a move");
     assertEquals(1, edge.events.stream().filter("web VipAnnounced"::equals).count());
+  }
+
+  @Test
+  void aStartThatFailsAtTheHttpPortStopsEverythingItHadStarted() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0)) {
+      SpeakerConfig c =
+          ConfigLoader.parse("httpPort: " + taken.getLocalPort() + "\n", "test config");
+      Speaker speaker = new Speaker("node1", c, null, null);
+      Speaker.StartupException e =
+          assertThrows(
+              Speaker.StartupException.class,
+              () ->
+                  speaker.start(
+                      (conf, started) -> {
+                        Speaker.Edge io = edge();
+                        io.announcers().values().forEach(started::add); // as the real edge does
+                        return io;
+                      }));
+      assertTrue(e.getMessage().contains("httpPort " + taken.getLocalPort()), e.getMessage());
+      speaker.close(); // what the daemon's try-with-resources does
+      assertTrue(edge.announcerClosed, "the announcer does not keep answering");
+      assertTrue(edge.log.contains("natClose handingOver=true"), edge.log.toString());
+    }
   }
 }

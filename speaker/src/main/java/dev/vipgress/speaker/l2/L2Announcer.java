@@ -363,16 +363,22 @@ public final class L2Announcer implements Announcer {
 
   /** One step of a gratuitous burst for one term of one VIP, on the given interfaces. */
   private void burstStep(VipTable.Entry e, List<String> names, int remaining) {
-    if (!table.liveInTerm(e.vip(), e.term(), clock.getAsLong())) {
-      return; // withdrawn, re-taken or past its deadline
-    }
     for (String name : names) {
       Iface s = ifaces.get(name);
-      if (s != null && s.up && send(s, gratuitous(s.mac, e.vip()))) {
+      if (s == null || !s.up) {
+        continue;
+      }
+      byte[] frame = gratuitous(s.mac, e.vip());
+      // Checked immediately before each send, not once per step: a send that blocked, a GC pause
+      // or SIGSTOP must not let a late frame point the neighbours back at a fenced node.
+      if (!table.liveInTerm(e.vip(), e.term(), clock.getAsLong())) {
+        return; // withdrawn, re-taken or past its deadline
+      }
+      if (send(s, frame)) {
         metrics.garpSent(name, e.vip());
       }
     }
-    if (remaining > 1) {
+    if (remaining > 1 && table.liveInTerm(e.vip(), e.term(), clock.getAsLong())) {
       schedule(() -> burstStep(e, names, remaining - 1), config.garpInterval().toNanos());
     }
   }

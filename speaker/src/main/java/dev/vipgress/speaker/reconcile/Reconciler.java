@@ -4,8 +4,6 @@ import dev.vipgress.election.ElectionListener;
 import dev.vipgress.election.Scheduler;
 import dev.vipgress.nat.Addresses;
 import dev.vipgress.nat.Cidr;
-import dev.vipgress.nat.NodeDesired;
-import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.config.SpeakerConfig;
 import dev.vipgress.speaker.model.ClusterView;
@@ -92,6 +90,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final Map<Mode, Announcer> announcers;
   private final SpeakerMetrics metrics;
   private final ServiceReports reports;
+  private final Transitions transitions;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final AtomicBoolean refreshPending = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
@@ -103,14 +102,10 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final Set<InetAddress> suspended = new LinkedHashSet<>();
   private final Map<InetAddress, Long> acquiredAt = new HashMap<>();
 
-  /** VIPs announced here, with the mode (announcer) they are announced by. */
-  private final Map<InetAddress, Mode> announced = new LinkedHashMap<>();
-
   /** The owner of every VIP as the elector reported it, in the order it reported. */
   private final Map<String, String> owners = new HashMap<>();
 
   private final List<Barrier> barriers = new ArrayList<>();
-  private NodeDesired applied = NodeDesired.empty();
   private Plan lastPlan = new Plan(Map.of(), List.of());
   private Duration retryDelay = Duration.ZERO;
   private boolean closing;
@@ -136,6 +131,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     this.announcers = wiring.announcers();
     this.metrics = wiring.metrics();
     this.reports = new ServiceReports(self, wiring.reporter());
+    this.transitions = new Transitions(loop, wiring.datapath(), announcers, metrics, reports);
   }
 
   /**
@@ -240,11 +236,10 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private void onAcquired(String vip, InetAddress a, long deadline, long at) {
     ownedDeadlines.put(a, deadline);
     owners.put(vip, self);
-    Mode mode = announced.get(a);
-    if (suspended.remove(a) && mode != null) {
+    if (suspended.remove(a) && transitions.announced(a)) {
       // re-taken after a late renewal: re-arm, nothing to take over again
       LOG.atInfo().addKeyValue("vip", vip).log("vipResumed");
-      announcers.get(mode).announce(a, deadline);
+      transitions.rearm(a, deadline);
     } else {
       acquiredAt.put(a, at);
     }
@@ -256,7 +251,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     boolean revived = false;
     for (InetAddress a : vips) {
       Long prev = ownedDeadlines.put(a, deadline);
-      revived |= prev == null || !announced.containsKey(a);
+      revived |= prev == null || !transitions.announced(a);
     }
     if (revived) {
       trigger();
@@ -272,7 +267,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
       if (dl != null) {
         deadline = Math.max(deadline, dl);
       }
-      if (reason == LossReason.DEADLINE && dl != null && announced.containsKey(a)) {
+      if (reason == LossReason.DEADLINE && dl != null && transitions.announced(a)) {
         suspend(a);
         continue;
       }
@@ -328,18 +323,13 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
       return;
     }
     long now = loop.nanoTime();
-    Set<InetAddress> snat = new LinkedHashSet<>();
-    applied.owned().forEach(o -> snat.add(o.vip()));
     barriers.removeIf(
         b -> {
           boolean stopped =
               closed
                   || now - b.deadline() >= 0
                   || b.vips().stream()
-                      .allMatch(
-                          v ->
-                              suspended.contains(v)
-                                  || (!announced.containsKey(v) && !snat.contains(v)));
+                      .allMatch(v -> suspended.contains(v) || transitions.stopped(v));
           if (stopped) {
             b.done().complete(null);
           }
@@ -352,30 +342,13 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     if (closed) {
       return;
     }
-    NodeDesired d = withDeadlines(applied);
-    try {
-      datapath.refresh(d);
-      applied = d;
-    } catch (RuntimeException e) {
-      LOG.atWarn().addKeyValue("error", e.toString()).log("natRefreshFailed");
-      trigger();
-    }
-    announced.forEach(
-        (vip, mode) -> {
-          Long dl = ownedDeadlines.get(vip);
-          if (dl != null) {
-            announcers.get(mode).announce(vip, dl);
-          }
-        });
-  }
-
-  private NodeDesired withDeadlines(NodeDesired d) {
-    Set<OwnedVip> owned = new LinkedHashSet<>();
-    for (OwnedVip o : d.owned()) {
-      Long dl = ownedDeadlines.get(o.vip());
-      owned.add(dl == null ? o : new OwnedVip(o.vip(), o.backends(), dl, o.scope()));
-    }
-    return new NodeDesired(owned, d.steering(), d.clusterRanges());
+    transitions
+        .refresh(ownedDeadlines)
+        .ifPresent(
+            f -> {
+              LOG.atWarn().addKeyValue("error", f.error()).log("natRefreshFailed");
+              trigger();
+            });
   }
 
   private void reconcile() {
@@ -410,7 +383,6 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     ClusterView view = cluster.view();
     reports.servicesNow(view.services().keySet());
     Plan plan = Planner.plan(view, ranges, announcers.keySet());
-    lastPlan = plan;
     reports.problems(plan.problems());
     if (!closing) {
       compete(cfg, view, plan);
@@ -422,75 +394,31 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     Map<InetAddress, Long> owned = new LinkedHashMap<>();
     ownedDeadlines.forEach(
         (vip, dl) -> {
-          if (plan.vips().containsKey(vip) && (!closing || announced.containsKey(vip))) {
+          if (plan.vips().containsKey(vip) && (!closing || transitions.announced(vip))) {
             owned.put(vip, dl);
           }
         });
-    List<InetAddress> newly =
-        owned.keySet().stream().filter(v -> !announced.containsKey(v)).toList();
-    List<InetAddress> releasing =
-        announced.keySet().stream().filter(v -> !owned.containsKey(v)).toList();
-    List<Failure> failed = new ArrayList<>();
-
-    // Release: stop answering first.
-    for (InetAddress vip : releasing) {
-      Mode mode = announced.remove(vip);
-      announcers.get(mode).withdraw(vip);
-      metrics.transitions.labelValues("released").inc();
-      reports.withdrawn(vip, lastPlanSpec(vip, plan));
-      LOG.atInfo().addKeyValue("vip", Addresses.format(vip)).log("vipWithdrawn");
-    }
-
     EgressPlanner.Result egress =
         EgressPlanner.desired(plan, self, liveOwners(owned), view.nodes(), ranges, owned, steering);
     reports.problems(egress.problems());
-    NodeDesired target = egress.desired();
-
-    List<InetAddress> announcedNow = new ArrayList<>();
-    if (!newly.isEmpty()) {
-      // Step 1: SNAT + guard for the new VIPs, steering left as it was.
-      Optional<Failure> snat =
-          apply(new NodeDesired(target.owned(), applied.steering(), target.clusterRanges()));
-      snat.ifPresent(failed::add);
-      // Step 2: announce (GARP burst) — only over installed SNAT; one VIP's failure costs itself.
-      for (InetAddress vip : snat.isPresent() ? List.<InetAddress>of() : newly) {
-        Mode mode = plan.vips().get(vip).mode();
-        try {
-          announcers.get(mode).announce(vip, owned.get(vip));
-          announced.put(vip, mode);
-          announcedNow.add(vip);
-        } catch (RuntimeException e) {
-          failed.add(new Failure("announce " + Addresses.format(vip), e.toString()));
-        }
-      }
-    }
-    // Step 3 (and the whole release): final state in one transaction.
-    apply(target).ifPresent(failed::add);
-
-    for (InetAddress vip : announcedNow) {
-      VipSpec s = plan.vips().get(vip);
+    Transitions.Outcome outcome = transitions.run(owned, egress.desired(), plan, lastPlan);
+    lastPlan = plan;
+    for (InetAddress vip : outcome.announced()) {
       Long t0 = acquiredAt.remove(vip);
       if (t0 != null) {
         metrics.takeoverSeconds.observe((loop.nanoTime() - t0) / 1e9);
       }
-      metrics.transitions.labelValues("acquired").inc();
-      LOG.atInfo()
-          .addKeyValue("vip", s.text())
-          .addKeyValue("mode", s.mode().label())
-          .addKeyValue("egress", s.egress())
-          .addKeyValue("backends", s.backends().size())
-          .log("vipAnnounced");
     }
-    reports.announced(announced.keySet(), plan);
-    metrics.ownedVips.set(announced.size());
+    reports.announced(transitions.announcedVips(), plan);
     for (Mode m : Mode.values()) {
       metrics
           .vips
           .labelValues(m.label())
           .set(plan.vips().values().stream().filter(s -> s.mode() == m).count());
     }
-    status = StatusView.of(self, plan, announced.keySet(), owners, applied);
+    status = StatusView.of(self, plan, transitions.announcedVips(), owners, transitions.applied());
     ready = true;
+    List<Failure> failed = outcome.failed();
     if (failed.isEmpty()) {
       return new ReconcileResult.Done();
     }
@@ -554,28 +482,6 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     return out;
   }
 
-  private VipSpec lastPlanSpec(InetAddress vip, Plan now) {
-    VipSpec s = now.vips().get(vip);
-    return s != null ? s : lastPlan.vips().get(vip);
-  }
-
-  private Optional<Failure> apply(NodeDesired d) {
-    if (d.equals(applied)) {
-      return Optional.empty();
-    }
-    long t0 = loop.nanoTime();
-    try {
-      datapath.apply(d);
-      applied = d;
-      return Optional.empty();
-    } catch (RuntimeException e) {
-      metrics.natApplyFailures.inc();
-      return Optional.of(new Failure("datapath", e.toString()));
-    } finally {
-      metrics.natApplySeconds.observe((loop.nanoTime() - t0) / 1e9);
-    }
-  }
-
   /**
    * SIGTERM, a hand-over: stop competing, let the elector release every owned VIP (it calls {@link
    * #lostAll} and writes the release once this node has withdrawn and stopped SNATing them), then
@@ -591,8 +497,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     candidacy.close();
     onLoop(
         () -> {
-          announced.forEach((vip, mode) -> announcers.get(mode).withdraw(vip));
-          announced.clear();
+          transitions.withdrawAll();
           closed = true;
           datapath.close(true);
           settleBarriers();

@@ -130,6 +130,50 @@ class L2AnnouncerTest {
   }
 
   @Test
+  void aGratuitousFrameIsNeverSentAfterTheDeadlineEvenWithinOneStepOfTheBurst() throws Exception {
+    links.put("eth0", true);
+    links.put("eth1", true);
+    L2Announcer a = announcer("eth0", "eth1");
+    a.start();
+    java.util.concurrent.atomic.AtomicBoolean once =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Runnable slowSend = // the first send blocks past the fencing deadline
+        () -> {
+          if (once.compareAndSet(false, true)) {
+            clock.addAndGet(2 * SECOND);
+          }
+        };
+    FakePort p0 = opener.ports.get("eth0");
+    FakePort p1 = opener.ports.get("eth1");
+    p0.onSend = slowSend;
+    p1.onSend = slowSend;
+    a.announce(VIP4, clock.get() + SECOND);
+    await(once::get);
+    a.announce(VIP6, clock.get() + 10 * SECOND); // queued behind the first burst step
+    await(() -> countNa(p0) > 0 && countNa(p1) > 0);
+    assertEquals(
+        1,
+        countArp(p0) + countArp(p1),
+        p0.sent.size() + " " + p1.sent.size() + " only the frame sent before the deadline");
+  }
+
+  private static long countArp(FakePort p) {
+    return count(p, ArpPacket.class);
+  }
+
+  private static long countNa(FakePort p) {
+    return count(p, NeighborAdvertisement.class);
+  }
+
+  private static long count(FakePort p, Class<? extends L2Message> kind) {
+    try {
+      return p.decodedSent().stream().filter(kind::isInstance).count();
+    } catch (MalformedFrameException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
   void joinsTheSolicitedNodeGroupWhileAnnouncing() throws Exception {
     links.put("eth0", true);
     L2Announcer a = announcer("eth0");
@@ -374,6 +418,7 @@ class L2AnnouncerTest {
     final Runnable onFailure;
     volatile boolean closed;
     volatile boolean failed;
+    volatile Runnable onSend = () -> {};
 
     FakePort(Consumer<byte[]> receiver, Runnable onFailure) {
       this.receiver = receiver;
@@ -404,6 +449,7 @@ class L2AnnouncerTest {
         throw new IOException("closed");
       }
       sent.add(frame);
+      onSend.run();
     }
 
     @Override

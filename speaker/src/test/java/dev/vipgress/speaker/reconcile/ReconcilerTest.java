@@ -47,6 +47,7 @@ class ReconcilerTest {
   final List<NodeDesired> applied = Collections.synchronizedList(new ArrayList<>());
   Runnable electionClose = () -> {};
   boolean failApply;
+  final List<NodeDesired> refreshed = new ArrayList<>();
   Reconciler r;
 
   static ClusterView view(boolean egress) {
@@ -95,6 +96,7 @@ class ReconcilerTest {
 
           @Override
           public void refresh(NodeDesired d) {
+            refreshed.add(d);
             log.add("refresh " + d.owned().stream().map(OwnedVip::deadlineNanos).toList());
           }
 
@@ -515,5 +517,23 @@ class ReconcilerTest {
         "steered to the new owner, not to itself");
     assertEquals("node2", r.status().get(0).owner());
     assertFalse(r.status().get(0).ownedHere());
+  }
+
+  @Test
+  void everyTransactionKeepsTheLocalBackendsFailClosed() throws Exception {
+    r.ownerChanged(VIP, Optional.of("node2"));
+    loop.run();
+    r.acquired(VIP, future());
+    r.ownerChanged(VIP, Optional.of("node1"));
+    loop.run();
+    r.renewedAll(Set.of(VIP), future() + 1);
+    loop.run();
+    Set<InetAddress> local = Set.of(InetAddress.getByName("10.244.1.2"));
+    assertTrue(applied.size() >= 3, applied.toString());
+    for (NodeDesired d : applied) {
+      assertEquals(local, d.egressBackends().keySet(), "the SNAT step too: " + d);
+    }
+    assertEquals(1, refreshed.size());
+    assertEquals(local, refreshed.get(0).egressBackends().keySet());
   }
 }

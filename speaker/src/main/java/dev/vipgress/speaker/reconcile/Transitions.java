@@ -1,0 +1,192 @@
+package dev.vipgress.speaker.reconcile;
+
+import dev.vipgress.election.Scheduler;
+import dev.vipgress.nat.Addresses;
+import dev.vipgress.nat.NodeDesired;
+import dev.vipgress.nat.OwnedVip;
+import dev.vipgress.speaker.announce.Announcer;
+import dev.vipgress.speaker.model.Mode;
+import dev.vipgress.speaker.model.Plan;
+import dev.vipgress.speaker.model.VipSpec;
+import dev.vipgress.speaker.observe.SpeakerMetrics;
+import dev.vipgress.speaker.reconcile.ReconcileResult.Failure;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ownership transition on this node, in its fixed order (architecture.md), and what it left in
+ * place: the VIPs announced (with their mode) and the datapath state last applied. Takeover: SNAT +
+ * guard, then announce (GARP burst), then stop steering local pods elsewhere. Release: withdraw the
+ * announcement, then steer local pods to the new owner and remove the SNAT in one transaction.
+ * Confined to the reconcile loop.
+ */
+final class Transitions {
+  private static final Logger LOG = LoggerFactory.getLogger(Transitions.class);
+
+  /** What one pass did: the VIPs newly announced, and what failed (each costs only itself). */
+  record Outcome(List<InetAddress> announced, List<Failure> failed) {}
+
+  private final Scheduler clock;
+  private final Datapath datapath;
+  private final Map<Mode, Announcer> announcers;
+  private final SpeakerMetrics metrics;
+  private final ServiceReports reports;
+  private final Map<InetAddress, Mode> announced = new LinkedHashMap<>();
+  private NodeDesired applied = NodeDesired.empty();
+
+  Transitions(
+      Scheduler clock,
+      Datapath datapath,
+      Map<Mode, Announcer> announcers,
+      SpeakerMetrics metrics,
+      ServiceReports reports) {
+    this.clock = clock;
+    this.datapath = datapath;
+    this.announcers = announcers;
+    this.metrics = metrics;
+    this.reports = reports;
+  }
+
+  boolean announced(InetAddress vip) {
+    return announced.containsKey(vip);
+  }
+
+  Set<InetAddress> announcedVips() {
+    return announced.keySet();
+  }
+
+  NodeDesired applied() {
+    return applied;
+  }
+
+  /** Whether this node neither announces nor SNATs to {@code vip}. */
+  boolean stopped(InetAddress vip) {
+    return !announced.containsKey(vip)
+        && applied.owned().stream().noneMatch(o -> o.vip().equals(vip));
+  }
+
+  /**
+   * Moves this node to {@code owned} (VIP → fencing deadline) and the datapath to {@code target}:
+   * releases first, then takes over, then one transaction for the final state.
+   *
+   * @param was the plan of the previous pass, for the Services of VIPs that left the plan
+   */
+  Outcome run(Map<InetAddress, Long> owned, NodeDesired target, Plan plan, Plan was) {
+    List<InetAddress> newly = owned.keySet().stream().filter(v -> !announced(v)).toList();
+    List<InetAddress> releasing =
+        announced.keySet().stream().filter(v -> !owned.containsKey(v)).toList();
+    List<Failure> failed = new ArrayList<>();
+
+    // Release: stop answering first.
+    for (InetAddress vip : releasing) {
+      announcers.get(announced.remove(vip)).withdraw(vip);
+      metrics.transitions.labelValues("released").inc();
+      VipSpec s = plan.vips().get(vip);
+      reports.withdrawn(vip, s != null ? s : was.vips().get(vip));
+      LOG.atInfo().addKeyValue("vip", Addresses.format(vip)).log("vipWithdrawn");
+    }
+
+    List<InetAddress> announcedNow = new ArrayList<>();
+    if (!newly.isEmpty()) {
+      // Step 1: SNAT + guard for the new VIPs, steering left as it was.
+      Optional<Failure> snat =
+          apply(
+              new NodeDesired(
+                  target.owned(),
+                  applied.steering(),
+                  target.clusterRanges(),
+                  target.egressBackends()));
+      snat.ifPresent(failed::add);
+      // Step 2: announce (GARP burst), only over installed SNAT; one VIP's failure costs itself.
+      for (InetAddress vip : snat.isPresent() ? List.<InetAddress>of() : newly) {
+        Mode mode = plan.vips().get(vip).mode();
+        try {
+          announcers.get(mode).announce(vip, owned.get(vip));
+          announced.put(vip, mode);
+          announcedNow.add(vip);
+        } catch (RuntimeException e) {
+          failed.add(new Failure("announce " + Addresses.format(vip), e.toString()));
+        }
+      }
+    }
+    // Step 3 (and the whole release): final state in one transaction.
+    apply(target).ifPresent(failed::add);
+
+    for (InetAddress vip : announcedNow) {
+      VipSpec s = plan.vips().get(vip);
+      metrics.transitions.labelValues("acquired").inc();
+      LOG.atInfo()
+          .addKeyValue("vip", s.text())
+          .addKeyValue("mode", s.mode().label())
+          .addKeyValue("egress", s.egress())
+          .addKeyValue("backends", s.backends().size())
+          .log("vipAnnounced");
+    }
+    metrics.ownedVips.set(announced.size());
+    return new Outcome(announcedNow, failed);
+  }
+
+  /** Re-arms an announced VIP to a new deadline (a VIP taken back after a late renewal). */
+  void rearm(InetAddress vip, long deadline) {
+    Mode mode = announced.get(vip);
+    if (mode != null) {
+      announcers.get(mode).announce(vip, deadline);
+    }
+  }
+
+  /**
+   * Re-arms the expiring kernel state and the announcements with the new deadlines; nothing else.
+   */
+  Optional<Failure> refresh(Map<InetAddress, Long> deadlines) {
+    Set<OwnedVip> owned = new LinkedHashSet<>();
+    for (OwnedVip o : applied.owned()) {
+      Long dl = deadlines.get(o.vip());
+      owned.add(dl == null ? o : new OwnedVip(o.vip(), o.backends(), dl, o.scope()));
+    }
+    NodeDesired d =
+        new NodeDesired(
+            owned, applied.steering(), applied.clusterRanges(), applied.egressBackends());
+    Optional<Failure> failure = Optional.empty();
+    try {
+      datapath.refresh(d);
+      applied = d;
+    } catch (RuntimeException e) {
+      failure = Optional.of(new Failure("datapath refresh", e.toString()));
+    }
+    announced
+        .keySet()
+        .forEach(vip -> Optional.ofNullable(deadlines.get(vip)).ifPresent(dl -> rearm(vip, dl)));
+    return failure;
+  }
+
+  /** Stops every announcement at once (shutdown). */
+  void withdrawAll() {
+    announced.forEach((vip, mode) -> announcers.get(mode).withdraw(vip));
+    announced.clear();
+  }
+
+  private Optional<Failure> apply(NodeDesired d) {
+    if (d.equals(applied)) {
+      return Optional.empty();
+    }
+    long t0 = clock.nanoTime();
+    try {
+      datapath.apply(d);
+      applied = d;
+      return Optional.empty();
+    } catch (RuntimeException e) {
+      metrics.natApplyFailures.inc();
+      return Optional.of(new Failure("datapath", e.toString()));
+    } finally {
+      metrics.natApplySeconds.observe((clock.nanoTime() - t0) / 1e9);
+    }
+  }
+}
