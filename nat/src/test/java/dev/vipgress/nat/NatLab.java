@@ -69,6 +69,12 @@ final class NatLab implements AutoCloseable {
         List.of(
             NftBackend.class,
             FlowProbe.class,
+            picocli.CommandLine.class,
+            com.google.common.net.InetAddresses.class,
+            com.google.common.util.concurrent.internal.InternalFutureFailureAccess.class,
+            com.fasterxml.jackson.databind.ObjectMapper.class,
+            com.fasterxml.jackson.core.JsonFactory.class,
+            com.fasterxml.jackson.annotation.JsonProperty.class,
             org.slf4j.LoggerFactory.class,
             ch.qos.logback.classic.Logger.class,
             ch.qos.logback.core.Appender.class)) {
