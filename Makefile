@@ -6,7 +6,7 @@ export JAVA_HOME
 MVN := mvn -B -ntp -Dstyle.color=never
 LAB := frr-test/lab
 
-.PHONY: help deps jdk build unit test lab down bench-election bench-nat bench-failover format sim
+.PHONY: help deps jdk build unit test lab down bench-election bench-nat bench-failover bench-churn format sim
 
 help:
 	@echo "make lab   - bring the lab up and run the demo"
@@ -64,3 +64,6 @@ bench-nat: deps build
 
 bench-failover: deps build
 	frr-test/bench/failover
+
+bench-churn: deps build
+	frr-test/bench/churn

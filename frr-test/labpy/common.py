@@ -28,6 +28,11 @@ SERVICE_CIDRS = "10.96.0.0/16,fd76:96::/112"
 CLUSTER_CIDRS = "10.244.0.0/16,fd76:244::/32"
 APISERVER_PORT = 6443
 CP_LAN4 = "192.168.100.2"
+# A second IPv4 subnet on the LAN (same bridge) with room for thousands of L2 VIPs (the /24 has ~250):
+# the router, ext and every node hold an address in it. On the nodes it has scope link, so it is never
+# picked as a source address and the InternalIP stays the first IPv4 address the JDK lists for eth0.
+LAN_VIP_NET4 = "192.168.112.0/20"
+LAN_VIP_PREFIX4 = 20
 
 
 class LabError(Exception):
@@ -117,9 +122,11 @@ def hosts(n):
                    "mac": "02:76:67:00:00:01", "prefix4": 24, "prefix6": 64,
                    "eth1": {"ipv4": "192.168.200.1", "ipv6": "fd76:200::1", "mac": "02:76:67:00:c8:01"},
                    "eth2": {"ipv4": "192.168.101.1", "ipv6": "fd76:101::1", "mac": "02:76:67:00:65:01"},
+                   "vipNet4": "192.168.112.1/%d" % LAN_VIP_PREFIX4,
                    "as": ROUTER_AS, "routerId": "192.168.100.1"},
         "ext": {"netns": "vg-ext", "iface": "eth0", "ipv4": "192.168.100.100", "ipv6": "fd76:100::100",
                 "mac": "02:76:67:00:00:64", "prefix4": 24, "prefix6": 64,
+                "vipNet4": "192.168.112.100/%d" % LAN_VIP_PREFIX4,
                 "gateway4": "192.168.100.1", "gateway6": "fd76:100::1"},
         "ext2": {"netns": "vg-ext2", "iface": "eth0", "ipv4": "192.168.200.100", "ipv6": "fd76:200::100",
                  "mac": "02:76:67:00:c8:64", "prefix4": 24, "prefix6": 64,
@@ -130,6 +137,7 @@ def hosts(n):
             "netns": "vg-node%d" % i, "iface": "eth0",
             "ipv4": "192.168.100.%d" % (10 + i), "ipv6": "fd76:100::%d" % (10 + i),
             "mac": "02:76:67:00:00:%02x" % (10 + i), "prefix4": 24, "prefix6": 64,
+            "vipNet4": "192.168.112.%d/%d" % (10 + i, LAN_VIP_PREFIX4),
             "gateway4": "192.168.100.1", "gateway6": "fd76:100::1",
             "podCidr": "10.244.%d.0/24" % i, "podCidr6": "fd76:244:%d::/64" % i,
             "podGateway4": "10.244.%d.1" % i, "podGateway6": "fd76:244:%d::1" % i,

@@ -167,9 +167,13 @@ def up(st, n):
 
     # per-host addresses and routes
     def lan_addr(h, dev="eth0"):
-        return ["addr replace %s/%d dev %s" % (h["ipv4"], h["prefix4"], dev),
+        cmds = ["addr replace %s/%d dev %s" % (h["ipv4"], h["prefix4"], dev),
                 "addr replace %s/%d dev %s nodad" % (h["ipv6"], h["prefix6"], dev),
                 "link set %s up" % dev, "link set lo up"]
+        if "vipNet4" in h:
+            # nodes: scope link, see common.LAN_VIP_NET4
+            cmds.append("addr replace %s dev %s%s" % (h["vipNet4"], dev, " scope link" if "podCidr" in h else ""))
+        return cmds
 
     def pod_routes(exclude=None):
         return ["route replace %s via %s" % (c, v) if ":" not in c else "route replace %s via %s" % (c, v)

@@ -104,6 +104,17 @@ def run(_a):
         common.wait_for("kube-proxy nft tables mentioning %s" % LB_IP, programmed, 15, 0.3)
         return "%s in table ip kube-proxy on %d nodes" % (LB_IP, n)
 
+    def vip_subnet():
+        H = common.hosts(n)
+        for i in range(1, n + 1):
+            h = H[common.node_name(i)]
+            addr = h["vipNet4"].split("/")[0]
+            common.nsrun("vg-ext", ["ping", "-c", "1", "-W", "2", addr])
+            out = common.nsrun(h["netns"], ["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
+            if not any(addr in line and "scope link" in line for line in out.splitlines()):
+                raise LabError("%s: %s is not a scope link address on eth0: %s" % (h["netns"], addr, out))
+        return "ext reaches %d nodes on %s (scope link on the nodes)" % (n, common.LAN_VIP_NET4)
+
     def frr_summary():
         s = frr.summary()
         if s is None:
@@ -117,6 +128,7 @@ def run(_a):
         _check(results, "Lease create/get/update, stale update 409", lease)
         _check(results, "EndpointSlice for a Service with 2 pods", endpointslice)
         _check(results, "kube-proxy programs a LoadBalancer IP", kube_proxy_lb)
+        _check(results, "LAN VIP subnet: ext reaches the nodes", vip_subnet)
         _check(results, "FRR answers show bgp summary json", frr_summary)
     finally:
         for ref in created:

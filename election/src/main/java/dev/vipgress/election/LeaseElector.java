@@ -7,6 +7,7 @@ import dev.vipgress.election.Placement.Candidate;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.models.V1Lease;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.OffsetDateTime;
@@ -33,7 +34,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -177,21 +177,18 @@ public final class LeaseElector implements AutoCloseable {
   // ---- loop-confined state ----
   private Phase phase = Phase.NEW;
   private final Map<String, V1Lease> vips = new HashMap<>();
+  private final LeaseVersions versions = new LeaseVersions();
+  private final Timers timers;
   private final Map<String, Tombstone> tombstones = new HashMap<>();
   private V1Lease genesisLease;
   private Genesis genesis;
   private long genesisSince;
-  private boolean genesisCheckPosted;
-  private boolean genesisWakePosted;
-  private boolean nodeGcPosted;
-  private boolean rebalancePosted;
   private final Map<String, Long> declined = new HashMap<>();
   private long candidacyChangedAt;
   private long genesisDueAt = Long.MIN_VALUE;
   private final Map<String, Peer> peers = new HashMap<>();
   private List<Peer> eligiblePeers = List.of();
   private final Map<String, Long> freeSince = new HashMap<>();
-  private final Map<String, Long> wakeAt = new HashMap<>();
   private final Map<String, Long> frozenDeadlines = new HashMap<>();
   private final Map<String, Long> announced = new HashMap<>();
   private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
@@ -199,8 +196,6 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Losses reported but not yet handed to the listener, by reason (one lostAll per reason). */
   private final Map<LossReason, LossBatch> lostSinceFlush = new EnumMap<>(LossReason.class);
-
-  private boolean flushPosted;
 
   /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
   private final List<Runnable> heldBehindLosses = new ArrayList<>();
@@ -217,11 +212,18 @@ public final class LeaseElector implements AutoCloseable {
    */
   private int writeConcurrency;
 
-  private final Set<Key> queued = new HashSet<>();
+  /** Queued writes and their lane; a deque may hold stale entries of keys promoted since. */
+  private final Map<Key, Lane> queued = new HashMap<>();
+
+  /** Write lanes, most urgent first. */
+  private enum Lane {
+    URGENT,
+    NORMAL,
+    ADOPT
+  }
+
   private final Map<Key, Op> inflight = new HashMap<>();
   private final Set<String> readBeforeWrite = new HashSet<>();
-  private boolean fullPassPosted;
-  private boolean fenceRetryPosted;
   private boolean acquireBlocked;
 
   private Set<String> candidacy = Set.of();
@@ -268,7 +270,7 @@ public final class LeaseElector implements AutoCloseable {
   private final ConcurrentHashMap<String, Long> deadlineView = new ConcurrentHashMap<>();
   private volatile long nodeDeadlineView = Long.MIN_VALUE;
   private final AtomicReference<Thread> eventThread = new AtomicReference<>();
-  private final Metrics metrics = new Metrics();
+  private final ElectionInstruments metrics;
 
   /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
   private static final long FOLLOWS_NODE = Long.MIN_VALUE;
@@ -304,6 +306,8 @@ public final class LeaseElector implements AutoCloseable {
     this.durationNanos = config.leaseDuration().toNanos();
     this.incarnation = newIncarnation();
     this.writeConcurrency = config.apiConcurrency();
+    this.timers = new Timers(loop);
+    this.metrics = new ElectionInstruments(deadlineView::size, wiring.watch()::requests);
   }
 
   private static Wiring realWiring(ElectionConfig config, ApiClient client, String nodeName) {
@@ -376,7 +380,7 @@ public final class LeaseElector implements AutoCloseable {
 
               @Override
               public void broken(Throwable cause) {
-                metrics.watchRestarts.incrementAndGet();
+                metrics.watchRestarts.inc();
                 log.warn("leaseWatchBroken node={} cause={}", node, String.valueOf(cause));
                 loop.execute(() -> viewFellBehind("watchBroken"));
               }
@@ -436,11 +440,8 @@ public final class LeaseElector implements AutoCloseable {
     return node;
   }
 
+  /** A snapshot of this elector's metrics (the same values {@link #registerMetrics} exposes). */
   public ElectionMetrics metrics() {
-    Map<LossReason, Long> losses = new EnumMap<>(LossReason.class);
-    for (LossReason r : LossReason.values()) {
-      losses.put(r, metrics.losses.get(r).get());
-    }
     return new ElectionMetrics(
         deadlineView.size(),
         metrics.knownVips,
@@ -448,16 +449,21 @@ public final class LeaseElector implements AutoCloseable {
         metrics.liveNodes,
         metrics.eligibleNodes,
         metrics.apiHealthy,
-        metrics.acquisitions.get(),
-        losses,
-        metrics.releases.get(),
-        metrics.fences.get(),
-        metrics.conflicts.get(),
-        metrics.apiErrors.get(),
-        metrics.renewals.get(),
-        metrics.renewalFailures.get(),
-        metrics.watchRestarts.get(),
-        metrics.requests.get() + wiring.watch().requests());
+        ElectionInstruments.value(metrics.acquisitions),
+        metrics.losses(),
+        ElectionInstruments.value(metrics.releases),
+        ElectionInstruments.value(metrics.fences),
+        ElectionInstruments.value(metrics.conflicts),
+        ElectionInstruments.value(metrics.apiErrors),
+        ElectionInstruments.value(metrics.renewals),
+        ElectionInstruments.value(metrics.renewalFailures),
+        ElectionInstruments.value(metrics.watchRestarts),
+        ElectionInstruments.value(metrics.requests) + wiring.watch().requests());
+  }
+
+  /** Exposes this elector's {@code vipgress_election_*} metrics in {@code registry}. */
+  public void registerMetrics(PrometheusRegistry registry) {
+    metrics.register(registry);
   }
 
   /**
@@ -557,6 +563,8 @@ public final class LeaseElector implements AutoCloseable {
     for (V1Lease l : leases) {
       if (Leases.isNodeLease(l)) {
         seenNodes.add(Leases.nodeOf(l));
+        // a liveness Lease the list shows older than a fence we wrote only delays a takeover
+        versions.forget(Leases.name(l));
         applyNodeLease(l, now);
         ownVersionSeen(l);
       }
@@ -566,20 +574,30 @@ public final class LeaseElector implements AutoCloseable {
         VipAddress vip = Leases.vipOf(l);
         if (vip != null) {
           seenVips.add(vip.literal());
-          applyVipLease(l, now, false);
+          if (versions.listed(Leases.name(l), Leases.resourceVersion(l))
+              == LeaseVersions.Listed.TAKE) {
+            applyVipLease(l, now, false);
+          } else {
+            readAgain(vip.literal());
+          }
         }
       }
     }
     for (String v : new ArrayList<>(vips.keySet())) {
       if (!seenVips.contains(v)) {
-        removeVip(v, null, false);
+        if (versions.listed(VipAddress.parse(v).leaseName(), null) == LeaseVersions.Listed.TAKE) {
+          removeVip(v, false);
+        } else {
+          readAgain(v);
+        }
       }
     }
     V1Lease g = leases.stream().filter(Genesis::isGenesisLease).findFirst().orElse(null);
+    versions.forget(Genesis.NAME);
     if (g != null) {
       applyGenesis(g, now);
     } else {
-      removeGenesis(null);
+      removeGenesis();
     }
     for (Peer p : peers.values()) {
       if (p.lease != null && !seenNodes.contains(p.node)) {
@@ -599,16 +617,19 @@ public final class LeaseElector implements AutoCloseable {
   private void applyEvent(String type, V1Lease l) {
     long now = loop.nanoTime();
     boolean deleted = "DELETED".equals(type);
+    if (!versions.watched(Leases.name(l), Leases.resourceVersion(l))) {
+      return; // precedes a version this node already took from a response
+    }
     if (Leases.isNodeLease(l)) {
       if (deleted) {
-        removeNode(Leases.nodeOf(l), l, now);
+        removeNode(Leases.nodeOf(l), now);
       } else {
         applyNodeLease(l, now);
         ownVersionSeen(l);
       }
     } else if (Genesis.isGenesisLease(l)) {
       if (deleted) {
-        removeGenesis(l);
+        removeGenesis();
       } else {
         applyGenesis(l, now);
       }
@@ -618,7 +639,7 @@ public final class LeaseElector implements AutoCloseable {
         return;
       }
       if (deleted) {
-        removeVip(vip.literal(), l, true);
+        removeVip(vip.literal(), true);
       } else {
         applyVipLease(l, now, true);
       }
@@ -634,9 +655,6 @@ public final class LeaseElector implements AutoCloseable {
     }
     String v = vip.literal();
     V1Lease old = vips.get(v);
-    if (old != null && !Leases.newer(l, old)) {
-      return;
-    }
     String h = Leases.holder(l);
     if (!h.isEmpty()
         && !h.equals(node)
@@ -654,9 +672,10 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  private void removeVip(String v, V1Lease last, boolean evaluate) {
+  private void removeVip(String v, boolean evaluate) {
     V1Lease old = vips.get(v);
-    if (old == null || (last != null && Leases.newer(old, last))) {
+    versions.forget(VipAddress.parse(v).leaseName());
+    if (old == null) {
       return;
     }
     vips.remove(v);
@@ -676,17 +695,22 @@ public final class LeaseElector implements AutoCloseable {
   private void applyGenesis(V1Lease l, long now) {
     if (genesisLease != null
         && Objects.equals(Leases.uid(genesisLease), Leases.uid(l))
-        && !Leases.newer(l, genesisLease)) {
+        && Objects.equals(Leases.resourceVersion(genesisLease), Leases.resourceVersion(l))) {
       return;
     }
     boolean fresh =
         genesisLease == null || !Objects.equals(Leases.uid(genesisLease), Leases.uid(l));
     genesisLease = l;
-    genesis = Genesis.of(l);
+    genesis = Leases.sameProtocol(l) ? Genesis.of(l) : null; // another version's: not followed
     genesisDueAt = Long.MIN_VALUE;
     if (fresh) {
       genesisSince = now;
-      if (genesis == null) {
+      if (genesis == null && !Leases.sameProtocol(l)) {
+        log.atWarn()
+            .addKeyValue("node", node)
+            .addKeyValue("protocol", Leases.annotation(l, Leases.PROTOCOL))
+            .log("genesisOfAnotherProtocol: not followed; left to the nodes of that version");
+      } else if (genesis == null) {
         log.warn(
             "genesisMalformed node={} lease={}: unusable annotations; it will be deleted",
             node,
@@ -703,8 +727,8 @@ public final class LeaseElector implements AutoCloseable {
     fullPass();
   }
 
-  private void removeGenesis(V1Lease last) {
-    if (genesisLease == null || (last != null && Leases.newer(genesisLease, last))) {
+  private void removeGenesis() {
+    if (genesisLease == null) {
       return;
     }
     Genesis before = genesis;
@@ -719,21 +743,17 @@ public final class LeaseElector implements AutoCloseable {
 
   /** While a genesis Lease exists: delete it once done, tidy VIPs nobody materialises. */
   private void scheduleGenesisCheck() {
-    if (genesisCheckPosted) {
-      return;
-    }
-    genesisCheckPosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.GENESIS_CHECK,
+        config.renewInterval().toNanos(),
         () -> {
-          genesisCheckPosted = false;
           if (genesisLease == null || phase == Phase.CLOSED) {
             return;
           }
           checkGenesis();
           pump();
           scheduleGenesisCheck();
-        },
-        config.renewInterval().toNanos());
+        });
   }
 
   private void checkGenesis() {
@@ -762,7 +782,8 @@ public final class LeaseElector implements AutoCloseable {
   /** Whether the genesis Lease has served: each VIP it covers has a Lease (or it is malformed). */
   private boolean genesisDone() {
     if (genesis == null) {
-      return true;
+      // malformed: done; another protocol version's: left to the nodes of that version
+      return genesisLease == null || Leases.sameProtocol(genesisLease);
     }
     boolean[] done = {true};
     genesis.forEachVip(
@@ -777,7 +798,8 @@ public final class LeaseElector implements AutoCloseable {
   private void applyNodeLease(V1Lease l, long now) {
     String x = Leases.nodeOf(l);
     Peer p = peer(x, now);
-    if (p.lease != null && !Leases.newer(l, p.lease)) {
+    if (p.lease != null
+        && Objects.equals(Leases.resourceVersion(l), Leases.resourceVersion(p.lease))) {
       return;
     }
     String before = p.semantics();
@@ -807,9 +829,9 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  private void removeNode(String x, V1Lease last, long now) {
+  private void removeNode(String x, long now) {
     Peer p = peers.get(x);
-    if (p == null || p.lease == null || (last != null && Leases.newer(p.lease, last))) {
+    if (p == null || p.lease == null) {
       return;
     }
     p.referencedIncarnation = p.incarnation();
@@ -882,7 +904,7 @@ public final class LeaseElector implements AutoCloseable {
       boolean isEligible = false;
       if (p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
         live++;
-        if (p.eligibleFlag()) {
+        if (p.eligibleFlag() && p.sameProtocol()) {
           eligible.add(p);
           isEligible = true;
         }
@@ -931,6 +953,9 @@ public final class LeaseElector implements AutoCloseable {
         entry = ownHandoffs().get(inc);
       } else {
         Peer p = peer(holder, now);
+        if (!p.sameProtocol()) {
+          return new Resolved(HolderState.HELD, holder, direct); // its rules may differ
+        }
         if (!p.present()) {
           if (p.referencedIncarnation == null) {
             p.referencedIncarnation = inc;
@@ -958,8 +983,8 @@ public final class LeaseElector implements AutoCloseable {
   private Map<String, Handoffs.Entry> ownHandoffs() {
     V1Lease l = own;
     Peer self = peers.get(node);
-    if (self != null && self.lease != null && (l == null || Leases.newer(self.lease, l))) {
-      return self.handoffs();
+    if (self != null && self.lease != null) {
+      return self.handoffs(); // the view takes this node's own writes as they are answered
     }
     return l == null ? Map.of() : Handoffs.parse(Leases.annotation(l, Leases.HANDOFF));
   }
@@ -998,13 +1023,10 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Posts one evaluation of every VIP (coalesced). */
   private void fullPass() {
-    if (fullPassPosted) {
-      return;
-    }
-    fullPassPosted = true;
-    loop.execute(
+    timers.arm(
+        Timers.Job.FULL_PASS,
+        0,
         () -> {
-          fullPassPosted = false;
           evaluateAll();
           pump();
         });
@@ -1072,7 +1094,7 @@ public final class LeaseElector implements AutoCloseable {
       long frozen = frozenDeadlines.computeIfAbsent(v, k -> nodeDeadline);
       mine = frozen - now > 0;
       if (mine) {
-        loop.schedule(() -> evaluate(v), frozen - now);
+        wake(v, frozen, now); // one keyed timer, however often it is evaluated meanwhile
       }
     }
     report(v, mine, hs, want, now);
@@ -1177,7 +1199,12 @@ public final class LeaseElector implements AutoCloseable {
     List<Candidate> cands = new ArrayList<>();
     cands.add(new Candidate(node, true));
     for (Peer p : peers.values()) {
-      if (!p.node.equals(node) && p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
+      if (!p.node.equals(node)
+          && p.present()
+          && p.sameProtocol()
+          && !p.fenced()
+          && !p.stopped()
+          && !lapsed(p, now)) {
         cands.add(new Candidate(p.node, true));
       }
     }
@@ -1185,21 +1212,13 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void wake(String v, long due, long now) {
-    Long pending = wakeAt.get(v);
-    if (pending != null && pending - due <= 0 && pending - now > 0) {
-      return;
-    }
-    wakeAt.put(v, due);
-    loop.schedule(
+    timers.arm(
+        new Timers.Wake(v),
+        due - now,
         () -> {
-          Long d = wakeAt.get(v);
-          if (d != null && d == due) {
-            wakeAt.remove(v);
-            evaluate(v);
-            pump();
-          }
-        },
-        due - now);
+          evaluate(v);
+          pump();
+        });
   }
 
   private void requestFence(String x) {
@@ -1240,18 +1259,14 @@ public final class LeaseElector implements AutoCloseable {
       enqueue(GENESIS_KEY, false);
       return;
     }
-    if (genesisWakePosted) {
-      return;
-    }
-    genesisWakePosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.GENESIS_WAKE,
+        due - now,
         () -> {
-          genesisWakePosted = false;
           if (genesisLease == null) {
             fullPass(); // VIPs without a Lease ask again, now as the due time has come
           }
-        },
-        due - now);
+        });
   }
 
   // =====================================================================================
@@ -1265,7 +1280,7 @@ public final class LeaseElector implements AutoCloseable {
       long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
       announced.put(v, deadline);
       deadlineView.put(v, frozenDeadlines.containsKey(v) ? deadline : FOLLOWS_NODE);
-      metrics.acquisitions.incrementAndGet();
+      metrics.acquisitions.inc();
       logVip(
           v,
           () -> log.info("leaseAcquired vip={} deadlineInMs={}", v, (deadline - now) / 1_000_000));
@@ -1289,14 +1304,11 @@ public final class LeaseElector implements AutoCloseable {
       } else {
         why = LossReason.TAKEN;
       }
-      metrics.losses.get(why).incrementAndGet();
+      metrics.lost(why);
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
       pendingLost.merge(v, 1, Integer::sum);
       lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
-      if (!flushPosted) {
-        flushPosted = true;
-        loop.execute(this::flushLosses); // after this task: one lostAll for the whole batch
-      }
+      timers.arm(Timers.Job.FLUSH_LOSSES, 0, this::flushLosses); // one lostAll per batch
     } else if (mine && frozenDeadlines.containsKey(v)) {
       deadlineView.put(v, frozenDeadlines.get(v));
     } else if (mine) {
@@ -1360,7 +1372,7 @@ public final class LeaseElector implements AutoCloseable {
    * duration, and never lets two nodes own a VIP.
    */
   private void flushLosses() {
-    flushPosted = false;
+    timers.cancel(Timers.Job.FLUSH_LOSSES);
     if (lostSinceFlush.isEmpty()) {
       return;
     }
@@ -1465,37 +1477,63 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void enqueue(Key k, boolean isUrgent) {
-    if (queued.contains(k) || inflight.containsKey(k)) {
+    enqueue(k, isUrgent ? Lane.URGENT : Lane.NORMAL);
+  }
+
+  /**
+   * Queues a write of {@code k} in {@code lane}; a key already queued in a slower lane moves up (a
+   * release must not wait behind the throttled adoption it was queued as).
+   */
+  private void enqueue(Key k, Lane lane) {
+    Lane current = queued.get(k);
+    if (inflight.containsKey(k) || (current != null && current.compareTo(lane) <= 0)) {
       return;
     }
-    queued.add(k);
-    (isUrgent ? urgent : normal).add(k);
+    queued.put(k, lane);
+    switch (lane) {
+      case URGENT -> urgent.add(k);
+      case NORMAL -> normal.add(k);
+      case ADOPT -> adoptions.add(k);
+    }
   }
 
   /** Inherited VIPs are rewritten in our name a few at a time: it is tidying, not urgent. */
   private void adopt(String v) {
-    Key k = Key.vip(v);
-    if (queued.contains(k) || inflight.containsKey(k)) {
-      return;
-    }
-    queued.add(k);
-    adoptions.add(k);
+    enqueue(Key.vip(v), Lane.ADOPT);
   }
 
+  /** The next key of {@code lane}, skipping entries of keys that moved to a faster lane. */
+  private Key poll(ArrayDeque<Key> deque, Lane lane) {
+    Key k;
+    while ((k = deque.poll()) != null) {
+      if (queued.get(k) == lane) {
+        queued.remove(k);
+        return k;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Starts queued writes: urgent, then normal ones up to {@code writeConcurrency} (adoptions in
+   * flight do not count against them), then adoptions while a quarter of it is free for them.
+   */
   private void pump() {
     int adoptLimit = Math.max(1, writeConcurrency / 4);
-    while (inflight.size() < writeConcurrency) {
-      Key k;
-      if (!urgent.isEmpty()) {
-        k = urgent.poll();
-      } else if (!normal.isEmpty()) {
-        k = normal.poll();
-      } else if (!adoptions.isEmpty() && adoptionsInFlight < adoptLimit) {
-        k = adoptions.poll();
-      } else {
+    while (true) {
+      Key k = null;
+      if (inflight.size() - adoptionsInFlight < writeConcurrency) {
+        k = poll(urgent, Lane.URGENT);
+        if (k == null) {
+          k = poll(normal, Lane.NORMAL);
+        }
+      }
+      if (k == null && inflight.size() < writeConcurrency && adoptionsInFlight < adoptLimit) {
+        k = poll(adoptions, Lane.ADOPT);
+      }
+      if (k == null) {
         break;
       }
-      queued.remove(k);
       Op op =
           switch (k.kind()) {
             case FENCE -> planFence(k);
@@ -1509,7 +1547,7 @@ public final class LeaseElector implements AutoCloseable {
       if (op.kind().equals("adopt")) {
         adoptionsInFlight++;
       }
-      metrics.requests.incrementAndGet();
+      metrics.requests.inc();
       inflight.put(k, op);
       submit(
           wiring.io(),
@@ -1578,6 +1616,12 @@ public final class LeaseElector implements AutoCloseable {
     if (want && canAcquire(now)) {
       V1Lease body;
       if (l == null) {
+        if (!b.virtual()) {
+          // its Lease went away since this write was queued: a VIP without a Lease gets its
+          // first owner only from a genesis Lease, never from a create racing one
+          requestGenesis();
+          return null;
+        }
         body = newVipLease(v, node, wall, null);
         return new Op(k, "acquire", name, a -> a.create(body));
       }
@@ -1620,6 +1664,7 @@ public final class LeaseElector implements AutoCloseable {
         .leaseTransitions(transitions);
     VipAddress vip = Leases.vipOf(l);
     body.getMetadata().getAnnotations().put(INCARNATION, incarnation);
+    body.getMetadata().getAnnotations().put(Leases.PROTOCOL, Leases.PROTOCOL_VERSION);
     if (vip != null) {
       body.getMetadata().getAnnotations().put(Leases.VIP, vip.literal());
     }
@@ -1647,20 +1692,17 @@ public final class LeaseElector implements AutoCloseable {
     String x = k.id();
     long now = loop.nanoTime();
     Peer p = peers.get(x);
-    if (phase != Phase.RUNNING || closing || p == null || !lapsed(p, now) || p.fenced()) {
+    if (phase != Phase.RUNNING
+        || closing
+        || p == null
+        || !lapsed(p, now)
+        || p.fenced()
+        || !p.sameProtocol()) {
       return null;
     }
     if (!apiHealthy(now)) {
       // Our own renewal is stuck: what looks like their silence may be the API server's.
-      if (!fenceRetryPosted) {
-        fenceRetryPosted = true;
-        loop.schedule(
-            () -> {
-              fenceRetryPosted = false;
-              fullPass();
-            },
-            config.retryInterval().toNanos());
-      }
+      timers.arm(Timers.Job.FENCE_RETRY, config.retryInterval().toNanos(), this::fullPass);
       return null;
     }
     String name = Leases.nodeLeaseName(x);
@@ -1761,16 +1803,16 @@ public final class LeaseElector implements AutoCloseable {
       if (result != null) {
         applyGenesis(result, now);
       } else if (op.kind().equals("genesis-delete")) {
-        removeGenesis(null);
+        removeGenesis();
       }
     } else if (error.getCode() == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       readBeforeWrite.add(Genesis.NAME);
       enqueue(GENESIS_KEY, true);
     } else if (error.getCode() == 404) {
-      removeGenesis(null);
+      removeGenesis();
     } else {
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "genesisWriteFailed node={} op={} code={} error={}",
           node,
@@ -1800,21 +1842,20 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void scheduleRebalance() {
-    if (rebalancePosted || config.rebalanceInterval().isZero()) {
+    if (config.rebalanceInterval().isZero()) {
       return;
     }
-    rebalancePosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.REBALANCE,
+        config.rebalanceInterval().toNanos(),
         () -> {
-          rebalancePosted = false;
           if (phase == Phase.CLOSED || closing) {
             return;
           }
           rebalanceOne();
           pump();
           scheduleRebalance();
-        },
-        config.rebalanceInterval().toNanos());
+        });
   }
 
   /**
@@ -1871,23 +1912,19 @@ public final class LeaseElector implements AutoCloseable {
   // ---- liveness Leases of nodes gone for good ----
 
   private void scheduleNodeGc() {
-    if (nodeGcPosted) {
-      return;
-    }
-    nodeGcPosted = true;
     long period =
         Math.max(config.renewInterval().toNanos(), config.releasedLeaseGc().toNanos() / 6);
-    loop.schedule(
+    timers.arm(
+        Timers.Job.NODE_GC,
+        period,
         () -> {
-          nodeGcPosted = false;
           if (phase == Phase.CLOSED || closing) {
             return;
           }
           checkNodeGc();
           pump();
           scheduleNodeGc();
-        },
-        period);
+        });
   }
 
   /**
@@ -1918,6 +1955,7 @@ public final class LeaseElector implements AutoCloseable {
   private boolean goneForGood(Peer p, long now) {
     return !p.node.equals(node)
         && p.present()
+        && p.sameProtocol()
         && (p.fenced() || p.stopped() || lapsed(p, now))
         && now - Math.max(p.changedAt, resyncAt) - config.releasedLeaseGc().toNanos() >= 0;
   }
@@ -1972,9 +2010,9 @@ public final class LeaseElector implements AutoCloseable {
     String x = op.key().id();
     if (error == null || error.getCode() == 404) {
       log.info("nodeLeaseCollected node={} peer={}: gone and referenced by nothing", node, x);
-      removeNode(x, null, loop.nanoTime());
+      removeNode(x, loop.nanoTime());
     } else if (error.getCode() != 409) { // 409: it changed (came back); looked at again later
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "nodeLeaseGcFailed node={} peer={} code={} error={}",
           node,
@@ -2054,26 +2092,35 @@ public final class LeaseElector implements AutoCloseable {
           evaluate(v);
         }
         case "fence" -> {
-          metrics.fences.incrementAndGet();
+          metrics.fences.inc();
           log.warn("nodeFenced node={} peer={}", node, op.key().id());
-          applyNodeLease(result, now);
+          if (versions.answered(Leases.name(result), Leases.resourceVersion(result))) {
+            applyNodeLease(result, now);
+          }
         }
         default -> {
           if ("release".equals(op.kind())) {
-            metrics.releases.incrementAndGet();
+            metrics.releases.inc();
             logVip(op.key().id(), () -> log.info("leaseReleased vip={}", op.key().id()));
           }
           if (result != null) {
-            if (Leases.isNodeLease(result)) {
-              applyNodeLease(result, now);
+            String name = Leases.name(result);
+            boolean take = true;
+            if (op.kind().equals("read")) {
+              versions.read(name, Leases.resourceVersion(result));
             } else {
+              take = versions.answered(name, Leases.resourceVersion(result));
+            }
+            if (take && Leases.isNodeLease(result)) {
+              applyNodeLease(result, now);
+            } else if (take) {
               applyVipLease(result, now, true);
             }
           }
         }
       }
     } else if (error.getCode() == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       log.debug("leaseConflict node={} lease={} op={}", node, op.leaseName(), op.kind());
       readBeforeWrite.add(op.leaseName());
       enqueue(op.key(), true);
@@ -2081,10 +2128,10 @@ public final class LeaseElector implements AutoCloseable {
       if (op.key().fence()) {
         Peer p = peers.get(op.key().id());
         if (p != null && p.present()) {
-          removeNode(p.node, null, now);
+          removeNode(p.node, now);
         }
       } else {
-        removeVip(op.key().id(), null, false);
+        removeVip(op.key().id(), false);
       }
       if (op.key().fence()) {
         fullPass();
@@ -2092,7 +2139,7 @@ public final class LeaseElector implements AutoCloseable {
         evaluate(op.key().id());
       }
     } else {
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "leaseWriteFailed node={} lease={} op={} code={} error={}",
           node,
@@ -2193,7 +2240,7 @@ public final class LeaseElector implements AutoCloseable {
     Set<String> handoffsSent = Set.copyOf(pendingHandoffs.keySet());
     renewing = true;
     renewSentAt = now;
-    metrics.requests.incrementAndGet();
+    metrics.requests.inc();
     submit(
         wiring.liveness(),
         () -> {
@@ -2220,6 +2267,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     Map<String, String> a = b.getMetadata().getAnnotations();
     a.put(Leases.NODE, node);
+    a.put(Leases.PROTOCOL, Leases.PROTOCOL_VERSION);
     a.put(INCARNATION, incarnation);
     a.put(Leases.ELIGIBLE, Boolean.toString(healthy && !closing));
     a.put(Leases.STATE, closing ? Leases.STATE_STOPPED : Leases.STATE_RUNNING);
@@ -2242,9 +2290,10 @@ public final class LeaseElector implements AutoCloseable {
     ownNeedsCreate = false;
     pendingHandoffs.keySet().removeAll(handoffsSent);
     long now = loop.nanoTime();
-    metrics.renewals.incrementAndGet();
-    if (own == null || !Leases.newer(own, r)) {
-      own = r;
+    metrics.renewals.inc();
+    own = r;
+    if (versions.answered(ownLeaseName, Leases.resourceVersion(r))) {
+      applyNodeLease(r, now);
     }
     ownVersionWritten(r);
     boolean wasValid = ownValid(now);
@@ -2325,7 +2374,7 @@ public final class LeaseElector implements AutoCloseable {
     long now = loop.nanoTime();
     int code = e.getCode();
     if (code == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       readOwn();
       return;
     }
@@ -2334,8 +2383,8 @@ public final class LeaseElector implements AutoCloseable {
       recreateOwn();
       return;
     }
-    metrics.renewalFailures.incrementAndGet();
-    metrics.apiErrors.incrementAndGet();
+    metrics.renewalFailures.inc();
+    metrics.apiErrors.inc();
     writeConcurrency = 1;
     if (!renewFailedSinceOk) {
       log.warn(
@@ -2354,7 +2403,7 @@ public final class LeaseElector implements AutoCloseable {
 
   private void readOwn() {
     renewing = true;
-    metrics.requests.incrementAndGet();
+    metrics.requests.inc();
     submit(
         wiring.liveness(),
         () -> {
@@ -2372,10 +2421,9 @@ public final class LeaseElector implements AutoCloseable {
   private void onOwnRead(V1Lease r) {
     renewing = false;
     ownNeedsCreate = false;
+    versions.read(ownLeaseName, Leases.resourceVersion(r));
     applyNodeLease(r, loop.nanoTime());
-    if (own == null || Leases.newer(r, own) || Objects.equals(Leases.resourceVersion(r), null)) {
-      own = r;
-    }
+    own = r;
     if (phase != Phase.CLAIMING) {
       renewNow();
     }
@@ -2397,7 +2445,7 @@ public final class LeaseElector implements AutoCloseable {
       return; // startClaim decides
     }
     String inc = Leases.annotation(l, INCARNATION);
-    if (own != null && !Leases.newer(l, own)) {
+    if (own != null && Objects.equals(Leases.resourceVersion(l), Leases.resourceVersion(own))) {
       return;
     }
     boolean foreign = inc != null && !myIncarnations.contains(inc);
@@ -2501,6 +2549,12 @@ public final class LeaseElector implements AutoCloseable {
     fullPass();
   }
 
+  /** The view cannot tell whether a re-list or its own write is newer: read the Lease again. */
+  private void readAgain(String v) {
+    readBeforeWrite.add(VipAddress.parse(v).leaseName());
+    enqueue(Key.vip(v), true);
+  }
+
   private void startClaimLater() {
     Peer self = peers.get(node);
     long now = loop.nanoTime();
@@ -2594,31 +2648,6 @@ public final class LeaseElector implements AutoCloseable {
     try (var a = MDC.putCloseable("vip", vip);
         var b = MDC.putCloseable("lease", VipAddress.parse(vip).leaseName())) {
       logCall.run();
-    }
-  }
-
-  /** Counters (any thread) and gauges (written by the loop). */
-  private static final class Metrics {
-    final AtomicLong acquisitions = new AtomicLong();
-    final Map<LossReason, AtomicLong> losses = new EnumMap<>(LossReason.class);
-    final AtomicLong releases = new AtomicLong();
-    final AtomicLong fences = new AtomicLong();
-    final AtomicLong conflicts = new AtomicLong();
-    final AtomicLong apiErrors = new AtomicLong();
-    final AtomicLong renewals = new AtomicLong();
-    final AtomicLong renewalFailures = new AtomicLong();
-    final AtomicLong watchRestarts = new AtomicLong();
-    final AtomicLong requests = new AtomicLong();
-    volatile int knownVips;
-    volatile int candidateVips;
-    volatile int liveNodes;
-    volatile int eligibleNodes;
-    volatile boolean apiHealthy = true;
-
-    Metrics() {
-      for (LossReason r : LossReason.values()) {
-        losses.put(r, new AtomicLong());
-      }
     }
   }
 }
