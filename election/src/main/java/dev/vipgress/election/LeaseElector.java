@@ -3,6 +3,8 @@ package dev.vipgress.election;
 import static dev.vipgress.election.Leases.INCARNATION;
 
 import dev.vipgress.election.ElectionListener.LossReason;
+import dev.vipgress.election.OwnershipResolver.HolderState;
+import dev.vipgress.election.OwnershipResolver.Resolved;
 import dev.vipgress.election.Placement.Candidate;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
@@ -122,17 +124,6 @@ public final class LeaseElector implements AutoCloseable {
     CLOSED
   }
 
-  private enum HolderState {
-    /** Nobody holds it validly: it may be taken. */
-    FREE,
-    /** This node holds it under its current incarnation. */
-    MINE,
-    /** A live peer holds it. */
-    HELD,
-    /** A peer holds it but has lapsed: fence that peer first. */
-    NEEDS_FENCE
-  }
-
   private record Tombstone(String holder, String incarnation) {}
 
   private enum KeyKind {
@@ -158,7 +149,31 @@ public final class LeaseElector implements AutoCloseable {
   /** Where a VIP's holder comes from: its Lease, the tombstone of a deleted one, or the genesis. */
   private record Basis(V1Lease lease, String holder, String incarnation, boolean virtual) {}
 
-  private record Op(Key key, String kind, String leaseName, IoCall call) {}
+  /** What a Lease write does; also its log label. */
+  private enum OpKind {
+    /** Re-read the Lease (after a 409, or when the view cannot tell which version is newer). */
+    READ,
+    /** Take a free VIP. */
+    ACQUIRE,
+    /** Rewrite an inherited (handed-off or genesis) VIP Lease in this node's name. */
+    ADOPT,
+    /** Write this node's deleted VIP Lease again. */
+    RECREATE,
+    /** Let a VIP go (after the lost() barrier). */
+    RELEASE,
+    /** Delete a released VIP Lease nobody took for {@code releasedLeaseGc}. */
+    GC,
+    /** Mark a lapsed peer's liveness Lease fenced, naming the heirs. */
+    FENCE,
+    /** Create the genesis Lease. */
+    GENESIS,
+    /** Delete the genesis Lease once every VIP it covers has a Lease. */
+    GENESIS_DELETE,
+    /** Delete the liveness Lease of a node gone for good. */
+    NODE_GC
+  }
+
+  private record Op(Key key, OpKind kind, String leaseName, IoCall call) {}
 
   @FunctionalInterface
   private interface IoCall {
@@ -274,9 +289,6 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
   private static final long FOLLOWS_NODE = Long.MIN_VALUE;
-
-  /** Longest chain of handoffs followed (deterministic for every node). */
-  private static final int MAX_CHAIN = 8;
 
   /** Handoff records kept on a liveness Lease before unreferenced ones are dropped. */
   private static final int KEEP_HANDOFFS = 4;
@@ -931,52 +943,38 @@ public final class LeaseElector implements AutoCloseable {
   // Decisions (loop)
   // =====================================================================================
 
-  /** Who holds a VIP in this node's view: its Lease's holder, or that holder's heir. */
-  private record Resolved(HolderState state, String holder, boolean direct) {}
-
-  /**
-   * Follows the VIP Lease's holder, and the handoff records of ended incarnations, to the node that
-   * holds the VIP now. Every node computes the same answer from the same objects; a chain longer
-   * than {@link #MAX_CHAIN} counts as free for everyone alike.
-   */
+  /** Who holds {@code v} now in this node's view ({@link OwnershipResolver}). */
   private Resolved resolve(String v, String holder, String inc, long now) {
-    for (int depth = 0; depth < MAX_CHAIN; depth++) {
-      boolean direct = depth == 0;
-      if (holder.isEmpty()) {
-        return new Resolved(HolderState.FREE, "", direct);
-      }
-      Handoffs.Entry entry;
-      if (holder.equals(node)) {
-        if (incarnation.equals(inc)) {
-          return new Resolved(HolderState.MINE, node, direct);
-        }
-        entry = ownHandoffs().get(inc);
-      } else {
-        Peer p = peer(holder, now);
-        if (!p.sameProtocol()) {
-          return new Resolved(HolderState.HELD, holder, direct); // its rules may differ
-        }
-        if (!p.present()) {
-          if (p.referencedIncarnation == null) {
-            p.referencedIncarnation = inc;
+    return OwnershipResolver.resolve(
+        v,
+        holder,
+        inc,
+        new OwnershipResolver.View() {
+          @Override
+          public String self() {
+            return node;
           }
-          return new Resolved(
-              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
-        }
-        if (!p.fenced() && Objects.equals(inc, p.incarnation())) {
-          return new Resolved(
-              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
-        }
-        entry = p.handoffs().get(inc);
-      }
-      if (entry == null) {
-        return new Resolved(HolderState.FREE, holder, direct);
-      }
-      String[] heir = entry.heirOf(v);
-      holder = heir[0];
-      inc = heir[1];
-    }
-    return new Resolved(HolderState.FREE, "", false);
+
+          @Override
+          public String incarnation() {
+            return incarnation;
+          }
+
+          @Override
+          public Map<String, Handoffs.Entry> ownHandoffs() {
+            return LeaseElector.this.ownHandoffs();
+          }
+
+          @Override
+          public Peer peer(String x) {
+            return LeaseElector.this.peer(x, now);
+          }
+
+          @Override
+          public boolean lapsed(Peer p) {
+            return LeaseElector.this.lapsed(p, now);
+          }
+        });
   }
 
   /** Handoff records on this node's own liveness Lease, as last written or seen. */
@@ -1544,7 +1542,7 @@ public final class LeaseElector implements AutoCloseable {
       if (op == null) {
         continue;
       }
-      if (op.kind().equals("adopt")) {
+      if (op.kind() == OpKind.ADOPT) {
         adoptionsInFlight++;
       }
       metrics.requests.inc();
@@ -1576,7 +1574,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     String name = VipAddress.parse(v).leaseName();
     if (readBeforeWrite.remove(name)) {
-      return new Op(k, "read", name, a -> a.get(name));
+      return new Op(k, OpKind.READ, name, a -> a.get(name));
     }
     Basis b = basis(v);
     V1Lease l = b.lease();
@@ -1595,7 +1593,7 @@ public final class LeaseElector implements AutoCloseable {
       if (l == null) {
         boolean keep = want && healthy && canHold(now);
         V1Lease body = newVipLease(v, keep ? node : "", wall, null);
-        String kind = !keep ? "release" : b.virtual() ? "adopt" : "recreate";
+        OpKind kind = !keep ? OpKind.RELEASE : b.virtual() ? OpKind.ADOPT : OpKind.RECREATE;
         return new Op(k, kind, name, a -> a.create(body));
       }
       if (!want) {
@@ -1603,10 +1601,10 @@ public final class LeaseElector implements AutoCloseable {
         body.getSpec().holderIdentity(null);
         body.getMetadata().getAnnotations().remove(INCARNATION);
         body.getMetadata().getAnnotations().put(Leases.RELEASED_BY, node);
-        return new Op(k, "release", name, a -> a.replace(body));
+        return new Op(k, OpKind.RELEASE, name, a -> a.replace(body));
       }
       if (!resolved.direct() && canHold(now)) {
-        return new Op(k, "adopt", name, a -> a.replace(takeOver(l, wall)));
+        return new Op(k, OpKind.ADOPT, name, a -> a.replace(takeOver(l, wall)));
       }
       return null;
     }
@@ -1623,22 +1621,22 @@ public final class LeaseElector implements AutoCloseable {
           return null;
         }
         body = newVipLease(v, node, wall, null);
-        return new Op(k, "acquire", name, a -> a.create(body));
+        return new Op(k, OpKind.ACQUIRE, name, a -> a.create(body));
       }
       body = takeOver(l, wall);
-      return new Op(k, "acquire", name, a -> a.replace(body));
+      return new Op(k, OpKind.ACQUIRE, name, a -> a.replace(body));
     }
     if (!want && l == null && b.virtual() && isGcNode(Genesis.NAME, now)) {
       // covered by the genesis Lease, its owner gone without heirs, wanted by nobody we know of:
       // write it as released, so the genesis Lease can be deleted
       V1Lease body = newVipLease(v, "", wall, null);
-      return new Op(k, "release", name, a -> a.create(body));
+      return new Op(k, OpKind.RELEASE, name, a -> a.create(body));
     }
     if (!want && l != null && holder.isEmpty() && !covered(v) && isGcNode(v, now)) {
       String rv = Leases.resourceVersion(l);
       return new Op(
           k,
-          "gc",
+          OpKind.GC,
           name,
           a -> {
             a.delete(name, rv);
@@ -1707,7 +1705,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     String name = Leases.nodeLeaseName(x);
     if (readBeforeWrite.remove(name)) {
-      return new Op(k, "read", name, a -> a.get(name));
+      return new Op(k, OpKind.READ, name, a -> a.get(name));
     }
     // The fence names the heirs of the fenced incarnation: its VIPs move with this one write.
     Map<String, String> heirs = new HashMap<>();
@@ -1729,7 +1727,7 @@ public final class LeaseElector implements AutoCloseable {
       V1Lease body = Leases.copy(p.lease);
       body.getMetadata().getAnnotations().put(Leases.FENCED_BY, node);
       putHandoffs(body, entries);
-      return new Op(k, "fence", name, a -> a.replace(body));
+      return new Op(k, OpKind.FENCE, name, a -> a.replace(body));
     }
     V1Lease body = Leases.newLease(config.namespace(), name, Leases.KIND_NODE);
     body.getMetadata().getAnnotations().put(Leases.NODE, x);
@@ -1739,7 +1737,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     putHandoffs(body, entries);
     body.getSpec().holderIdentity(x).leaseDurationSeconds(leaseSeconds());
-    return new Op(k, "fence", name, a -> a.create(body));
+    return new Op(k, OpKind.FENCE, name, a -> a.create(body));
   }
 
   /**
@@ -1753,7 +1751,7 @@ public final class LeaseElector implements AutoCloseable {
       return null;
     }
     if (readBeforeWrite.remove(Genesis.NAME)) {
-      return new Op(k, "read", Genesis.NAME, a -> a.get(Genesis.NAME));
+      return new Op(k, OpKind.READ, Genesis.NAME, a -> a.get(Genesis.NAME));
     }
     if (genesisLease != null) {
       if (!isGcNode(Genesis.NAME, now) || !genesisDone()) {
@@ -1762,7 +1760,7 @@ public final class LeaseElector implements AutoCloseable {
       String rv = Leases.resourceVersion(genesisLease);
       return new Op(
           k,
-          "genesis-delete",
+          OpKind.GENESIS_DELETE,
           Genesis.NAME,
           a -> {
             a.delete(Genesis.NAME, rv);
@@ -1794,7 +1792,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     V1Lease body = Genesis.newLease(config.namespace(), node, free, members, leaseSeconds());
     log.info("genesisCreating node={} vips={} members={}", node, free.size(), members.keySet());
-    return new Op(k, "genesis", Genesis.NAME, a -> a.create(body));
+    return new Op(k, OpKind.GENESIS, Genesis.NAME, a -> a.create(body));
   }
 
   private void onGenesisDone(Op op, V1Lease result, ApiException error) {
@@ -1802,7 +1800,7 @@ public final class LeaseElector implements AutoCloseable {
     if (error == null) {
       if (result != null) {
         applyGenesis(result, now);
-      } else if (op.kind().equals("genesis-delete")) {
+      } else if (op.kind() == OpKind.GENESIS_DELETE) {
         removeGenesis();
       }
     } else if (error.getCode() == 409) {
@@ -1998,7 +1996,7 @@ public final class LeaseElector implements AutoCloseable {
     String rv = Leases.resourceVersion(p.lease);
     return new Op(
         k,
-        "node-gc",
+        OpKind.NODE_GC,
         name,
         a -> {
           a.delete(name, rv);
@@ -2075,13 +2073,13 @@ public final class LeaseElector implements AutoCloseable {
       pump();
       return;
     }
-    if (op.kind().equals("adopt")) {
+    if (op.kind() == OpKind.ADOPT) {
       adoptionsInFlight--;
     }
     long now = loop.nanoTime();
     if (error == null) {
       switch (op.kind()) {
-        case "gc" -> {
+        case GC -> {
           String v = op.key().id();
           log.info("releasedLeaseDeleted vip={}", v);
           V1Lease l = vips.remove(v);
@@ -2091,7 +2089,7 @@ public final class LeaseElector implements AutoCloseable {
           }
           evaluate(v);
         }
-        case "fence" -> {
+        case FENCE -> {
           metrics.fences.inc();
           log.warn("nodeFenced node={} peer={}", node, op.key().id());
           if (versions.answered(Leases.name(result), Leases.resourceVersion(result))) {
@@ -2099,14 +2097,14 @@ public final class LeaseElector implements AutoCloseable {
           }
         }
         default -> {
-          if ("release".equals(op.kind())) {
+          if (op.kind() == OpKind.RELEASE) {
             metrics.releases.inc();
             logVip(op.key().id(), () -> log.info("leaseReleased vip={}", op.key().id()));
           }
           if (result != null) {
             String name = Leases.name(result);
             boolean take = true;
-            if (op.kind().equals("read")) {
+            if (op.kind() == OpKind.READ) {
               versions.read(name, Leases.resourceVersion(result));
             } else {
               take = versions.answered(name, Leases.resourceVersion(result));
