@@ -13,7 +13,6 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.OffsetDateTime;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -215,29 +214,7 @@ public final class LeaseElector implements AutoCloseable {
   /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
   private final List<Runnable> heldBehindLosses = new ArrayList<>();
 
-  private final ArrayDeque<Key> urgent = new ArrayDeque<>();
-  private final ArrayDeque<Key> normal = new ArrayDeque<>();
-  private final ArrayDeque<Key> adoptions = new ArrayDeque<>();
-  private int adoptionsInFlight;
-
-  /**
-   * VIP Lease writes in flight at most: {@code apiConcurrency}, halved whenever a liveness renewal
-   * is slow and grown back by one while they are quick, so bulk work (cold start, adoption) never
-   * starves the renewals that keep this node's VIPs.
-   */
-  private int writeConcurrency;
-
-  /** Queued writes and their lane; a deque may hold stale entries of keys promoted since. */
-  private final Map<Key, Lane> queued = new HashMap<>();
-
-  /** Write lanes, most urgent first. */
-  private enum Lane {
-    URGENT,
-    NORMAL,
-    ADOPT
-  }
-
-  private final Map<Key, Op> inflight = new HashMap<>();
+  private final WriteQueue<Key> writes;
   private final Set<String> readBeforeWrite = new HashSet<>();
   private boolean acquireBlocked;
 
@@ -317,7 +294,7 @@ public final class LeaseElector implements AutoCloseable {
     this.ownLeaseName = Leases.nodeLeaseName(nodeName);
     this.durationNanos = config.leaseDuration().toNanos();
     this.incarnation = newIncarnation();
-    this.writeConcurrency = config.apiConcurrency();
+    this.writes = new WriteQueue<>(config.apiConcurrency());
     this.timers = new Timers(loop);
     this.metrics = new ElectionInstruments(deadlineView::size, wiring.watch()::requests);
   }
@@ -1475,63 +1452,18 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void enqueue(Key k, boolean isUrgent) {
-    enqueue(k, isUrgent ? Lane.URGENT : Lane.NORMAL);
-  }
-
-  /**
-   * Queues a write of {@code k} in {@code lane}; a key already queued in a slower lane moves up (a
-   * release must not wait behind the throttled adoption it was queued as).
-   */
-  private void enqueue(Key k, Lane lane) {
-    Lane current = queued.get(k);
-    if (inflight.containsKey(k) || (current != null && current.compareTo(lane) <= 0)) {
-      return;
-    }
-    queued.put(k, lane);
-    switch (lane) {
-      case URGENT -> urgent.add(k);
-      case NORMAL -> normal.add(k);
-      case ADOPT -> adoptions.add(k);
-    }
+    writes.add(k, isUrgent ? WriteQueue.Lane.URGENT : WriteQueue.Lane.NORMAL);
   }
 
   /** Inherited VIPs are rewritten in our name a few at a time: it is tidying, not urgent. */
   private void adopt(String v) {
-    enqueue(Key.vip(v), Lane.ADOPT);
+    writes.add(Key.vip(v), WriteQueue.Lane.ADOPT);
   }
 
-  /** The next key of {@code lane}, skipping entries of keys that moved to a faster lane. */
-  private Key poll(ArrayDeque<Key> deque, Lane lane) {
-    Key k;
-    while ((k = deque.poll()) != null) {
-      if (queued.get(k) == lane) {
-        queued.remove(k);
-        return k;
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Starts queued writes: urgent, then normal ones up to {@code writeConcurrency} (adoptions in
-   * flight do not count against them), then adoptions while a quarter of it is free for them.
-   */
+  /** Plans and sends the queued writes the {@link WriteQueue} lets start now. */
   private void pump() {
-    int adoptLimit = Math.max(1, writeConcurrency / 4);
-    while (true) {
-      Key k = null;
-      if (inflight.size() - adoptionsInFlight < writeConcurrency) {
-        k = poll(urgent, Lane.URGENT);
-        if (k == null) {
-          k = poll(normal, Lane.NORMAL);
-        }
-      }
-      if (k == null && inflight.size() < writeConcurrency && adoptionsInFlight < adoptLimit) {
-        k = poll(adoptions, Lane.ADOPT);
-      }
-      if (k == null) {
-        break;
-      }
+    Key k;
+    while ((k = writes.next()) != null) {
       Op op =
           switch (k.kind()) {
             case FENCE -> planFence(k);
@@ -1542,11 +1474,8 @@ public final class LeaseElector implements AutoCloseable {
       if (op == null) {
         continue;
       }
-      if (op.kind() == OpKind.ADOPT) {
-        adoptionsInFlight++;
-      }
       metrics.requests.inc();
-      inflight.put(k, op);
+      writes.started(k, op.kind() == OpKind.ADOPT);
       submit(
           wiring.io(),
           () -> {
@@ -1870,7 +1799,7 @@ public final class LeaseElector implements AutoCloseable {
         || !ownValid(now)
         || !apiHealthy(now)
         || genesisLease != null
-        || !inflight.isEmpty()
+        || !writes.idle()
         || !pendingLost.isEmpty()
         || announced.isEmpty()) {
       return;
@@ -2062,7 +1991,7 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void onOpDone(Op op, V1Lease result, ApiException error) {
-    inflight.remove(op.key());
+    writes.finished(op.key());
     if (op.key().kind() == KeyKind.GENESIS) {
       onGenesisDone(op, result, error);
       pump();
@@ -2072,9 +2001,6 @@ public final class LeaseElector implements AutoCloseable {
       onNodeGcDone(op, error);
       pump();
       return;
-    }
-    if (op.kind() == OpKind.ADOPT) {
-      adoptionsInFlight--;
     }
     long now = loop.nanoTime();
     if (error == null) {
@@ -2297,12 +2223,7 @@ public final class LeaseElector implements AutoCloseable {
     boolean wasValid = ownValid(now);
     boolean recovered = renewFailedSinceOk || now - sent > durationNanos / 4;
     long rtt = now - sent;
-    if (rtt > config.renewInterval().toNanos() / 5) {
-      writeConcurrency = Math.max(1, writeConcurrency / 2);
-    } else if (rtt < config.renewInterval().toNanos() / 20
-        && writeConcurrency < config.apiConcurrency()) {
-      writeConcurrency++;
-    }
+    writes.renewalTook(rtt, config.renewInterval().toNanos());
     boolean hadFailed = renewFailedSinceOk;
     lastRenewOk = true;
     renewFailedSinceOk = false;
@@ -2383,7 +2304,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     metrics.renewalFailures.inc();
     metrics.apiErrors.inc();
-    writeConcurrency = 1;
+    writes.renewalFailed();
     if (!renewFailedSinceOk) {
       log.warn(
           "livenessRenewFailed node={} code={} error={} deadlineInMs={}",
