@@ -14,8 +14,6 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -26,8 +24,6 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -35,7 +31,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -181,7 +176,6 @@ public final class LeaseElector implements AutoCloseable {
 
   private final ElectionConfig config;
   private final String node;
-  private final ElectionListener listener;
   private final Wiring wiring;
   private final LeaseApi api;
   private final Scheduler loop;
@@ -193,6 +187,7 @@ public final class LeaseElector implements AutoCloseable {
   private final Map<String, V1Lease> vips = new HashMap<>();
   private final LeaseVersions versions = new LeaseVersions();
   private final Timers timers;
+  private final OwnershipReporter reporter;
   private final Map<String, Tombstone> tombstones = new HashMap<>();
   private V1Lease genesisLease;
   private Genesis genesis;
@@ -204,15 +199,6 @@ public final class LeaseElector implements AutoCloseable {
   private List<Peer> eligiblePeers = List.of();
   private final Map<String, Long> freeSince = new HashMap<>();
   private final Map<String, Long> frozenDeadlines = new HashMap<>();
-  private final Map<String, Long> announced = new HashMap<>();
-  private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
-  private final Map<String, Integer> pendingLost = new HashMap<>();
-
-  /** Losses reported but not yet handed to the listener, by reason (one lostAll per reason). */
-  private final Map<LossReason, LossBatch> lostSinceFlush = new EnumMap<>(LossReason.class);
-
-  /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
-  private final List<Runnable> heldBehindLosses = new ArrayList<>();
 
   private final WriteQueue<Key> writes;
   private final Set<String> readBeforeWrite = new HashSet<>();
@@ -258,14 +244,7 @@ public final class LeaseElector implements AutoCloseable {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
   private final CountDownLatch closeDone = new CountDownLatch(1);
-  private final ConcurrentHashMap<String, String> ownerView = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Long> deadlineView = new ConcurrentHashMap<>();
-  private volatile long nodeDeadlineView = Long.MIN_VALUE;
-  private final AtomicReference<Thread> eventThread = new AtomicReference<>();
   private final ElectionInstruments metrics;
-
-  /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
-  private static final long FOLLOWS_NODE = Long.MIN_VALUE;
 
   /** Handoff records kept on a liveness Lease before unreferenced ones are dropped. */
   private static final int KEEP_HANDOFFS = 4;
@@ -287,7 +266,7 @@ public final class LeaseElector implements AutoCloseable {
     if (nodeName.isEmpty()) {
       throw new IllegalArgumentException("nodeName must not be empty");
     }
-    this.listener = Objects.requireNonNull(listener, "listener");
+    Objects.requireNonNull(listener, "listener");
     this.wiring = wiring;
     this.api = wiring.api();
     this.loop = wiring.loop();
@@ -296,7 +275,9 @@ public final class LeaseElector implements AutoCloseable {
     this.incarnation = newIncarnation();
     this.writes = new WriteQueue<>(config.apiConcurrency());
     this.timers = new Timers(loop);
-    this.metrics = new ElectionInstruments(deadlineView::size, wiring.watch()::requests);
+    this.reporter =
+        new OwnershipReporter(node, listener, loop, wiring.events(), timers, this::lostDelivered);
+    this.metrics = new ElectionInstruments(reporter::ownedCount, wiring.watch()::requests);
   }
 
   private static Wiring realWiring(ElectionConfig config, ApiClient client, String nodeName) {
@@ -406,7 +387,7 @@ public final class LeaseElector implements AutoCloseable {
    * Holder node of every VIP Lease seen that is currently vouched for (all VIPs, not only ours).
    */
   public Map<String, String> owners() {
-    return Map.copyOf(ownerView);
+    return reporter.owners();
   }
 
   /** The local {@link System#nanoTime()} deadline of an owned VIP; empty if not owned. */
@@ -417,11 +398,7 @@ public final class LeaseElector implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       return OptionalLong.empty();
     }
-    Long d = deadlineView.get(key);
-    if (d == null) {
-      return OptionalLong.empty();
-    }
-    return OptionalLong.of(d == FOLLOWS_NODE ? nodeDeadlineView : d);
+    return reporter.deadline(key);
   }
 
   /** This elector's node name. */
@@ -432,7 +409,7 @@ public final class LeaseElector implements AutoCloseable {
   /** A snapshot of this elector's metrics (the same values {@link #registerMetrics} exposes). */
   public ElectionMetrics metrics() {
     return new ElectionMetrics(
-        deadlineView.size(),
+        reporter.ownedCount(),
         metrics.knownVips,
         metrics.candidateVips,
         metrics.liveNodes,
@@ -467,7 +444,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     log.info("electorStopping node={}", node);
     loop.executePriority(this::beginClose);
-    boolean mayWait = !loop.inLoop() && Thread.currentThread() != eventThread.get();
+    boolean mayWait = !loop.inLoop() && !reporter.onEventThread();
     if (mayWait && started.get()) {
       try {
         if (!closeDone.await(config.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -808,7 +785,8 @@ public final class LeaseElector implements AutoCloseable {
       refreshPeers(now);
       if (!x.equals(node)) {
         // the VIPs this peer held may have moved (a handoff, a fence): those first, then the rest
-        for (Map.Entry<String, Optional<String>> e : new ArrayList<>(reportedOwner.entrySet())) {
+        for (Map.Entry<String, Optional<String>> e :
+            new ArrayList<>(reporter.reportedOwners().entrySet())) {
           if (e.getValue().isPresent() && e.getValue().get().equals(x)) {
             evaluate(e.getKey());
           }
@@ -1014,8 +992,8 @@ public final class LeaseElector implements AutoCloseable {
     }
     all.addAll(tombstones.keySet());
     all.addAll(candidacy);
-    all.addAll(announced.keySet());
-    all.addAll(reportedOwner.keySet());
+    all.addAll(reporter.announcedVips());
+    all.addAll(reporter.reportedOwners().keySet());
     for (String v : all) {
       evaluate(v);
     }
@@ -1061,7 +1039,7 @@ public final class LeaseElector implements AutoCloseable {
             && healthy
             && !closing
             && ownValid(now)
-            && (viewCurrent || announced.containsKey(v));
+            && (viewCurrent || reporter.announced(v));
     if (l != null || b.virtual() || hs != HolderState.MINE) {
       frozenDeadlines.remove(v);
     } else if (mine) {
@@ -1249,20 +1227,15 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void report(String v, boolean mine, HolderState hs, boolean want, long now) {
-    Long lastDeadline = announced.get(v);
-    boolean was = lastDeadline != null;
+    boolean was = reporter.announced(v);
     if (mine && !was) {
       long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
-      announced.put(v, deadline);
-      deadlineView.put(v, frozenDeadlines.containsKey(v) ? deadline : FOLLOWS_NODE);
       metrics.acquisitions.inc();
       logVip(
           v,
           () -> log.info("leaseAcquired vip={} deadlineInMs={}", v, (deadline - now) / 1_000_000));
-      emit(() -> listener.acquired(v, deadline));
+      reporter.acquired(v, deadline, frozenDeadlines.containsKey(v));
     } else if (!mine && was) {
-      announced.remove(v);
-      deadlineView.remove(v);
       LossReason why;
       if (closing) {
         why = LossReason.SHUTDOWN;
@@ -1281,13 +1254,9 @@ public final class LeaseElector implements AutoCloseable {
       }
       metrics.lost(why);
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
-      pendingLost.merge(v, 1, Integer::sum);
-      lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
-      timers.arm(Timers.Job.FLUSH_LOSSES, 0, this::flushLosses); // one lostAll per batch
-    } else if (mine && frozenDeadlines.containsKey(v)) {
-      deadlineView.put(v, frozenDeadlines.get(v));
+      reporter.lost(v, why);
     } else if (mine) {
-      deadlineView.put(v, FOLLOWS_NODE);
+      reporter.stillOwned(v, frozenDeadlines.get(v));
     }
   }
 
@@ -1297,109 +1266,15 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void reportOwner(String v, Optional<String> owner) {
-    Optional<String> before = reportedOwner.get(v);
-    if (owner.equals(before == null ? Optional.empty() : before)) {
-      if (owner.isEmpty() && before != null) {
-        reportedOwner.remove(v);
-      }
-      return;
-    }
-    if (owner.isPresent()) {
-      reportedOwner.put(v, owner);
-      ownerView.put(v, owner.get());
-    } else {
-      reportedOwner.remove(v);
-      ownerView.remove(v);
-    }
-    log.debug("ownerChanged node={} vip={} owner={}", node, v, owner.orElse("-"));
-    emitOwnerChange(() -> listener.ownerChanged(v, owner));
+    reporter.owner(v, owner);
   }
 
-  /**
-   * VIPs lost for one reason, handed to {@link ElectionListener#lostAll} together; {@code bound} is
-   * the latest fencing deadline the listener was given for any of them.
-   */
-  private static final class LossBatch {
-    final LossReason reason;
-    final Set<String> vips = new java.util.LinkedHashSet<>();
-    long bound = Long.MIN_VALUE;
-    boolean delivered;
-
-    LossBatch(LossReason reason) {
-      this.reason = reason;
-    }
-
-    void add(String v, long deadline) {
-      vips.add(v);
-      if (bound == Long.MIN_VALUE || deadline - bound > 0) {
-        bound = deadline;
-      }
-    }
-  }
-
-  /**
-   * Hands the losses reported so far to the listener, one {@link ElectionListener#lostAll} per
-   * reason, before any later event (so events keep their order). The releases that let a peer take
-   * these VIPs wait in {@link #pendingLost} until the returned stage has completed, or at the
-   * latest until the fencing deadline the listener was last given for them: by then the datapath
-   * has stopped by contract (its kernel state expires on its own), and a peer could have fenced
-   * this node anyway. So a listener that never completes delays a handover by at most one lease
-   * duration, and never lets two nodes own a VIP.
-   */
-  private void flushLosses() {
-    timers.cancel(Timers.Job.FLUSH_LOSSES);
-    if (lostSinceFlush.isEmpty()) {
-      return;
-    }
-    List<LossBatch> batches = new ArrayList<>(lostSinceFlush.values());
-    lostSinceFlush.clear();
-    long now = loop.nanoTime();
-    for (LossBatch batch : batches) {
-      Set<String> vipsLost = Collections.unmodifiableSet(batch.vips);
-      submit(
-          wiring.events(),
-          () -> {
-            eventThread.compareAndSet(null, Thread.currentThread());
-            CompletionStage<Void> stopped;
-            try {
-              stopped = listener.lostAll(vipsLost, batch.reason);
-            } catch (RuntimeException e) {
-              log.error("election listener failed", e);
-              stopped = null;
-            }
-            if (stopped == null) {
-              loop.executePriority(() -> lostDelivered(batch, false));
-            } else {
-              stopped.whenComplete(
-                  (ok, err) -> loop.executePriority(() -> lostDelivered(batch, false)));
-            }
-          });
-      loop.schedulePriority(() -> lostDelivered(batch, true), Math.max(0, batch.bound - now));
-    }
-    heldBehindLosses.forEach(this::submitEvent);
-    heldBehindLosses.clear();
-  }
-
-  /** The listener has stopped serving {@code batch} (or its deadline passed): release them. */
-  private void lostDelivered(LossBatch batch, boolean timedOut) {
-    if (batch.delivered) {
-      return;
-    }
-    batch.delivered = true;
-    if (timedOut) {
-      log.atWarn()
-          .addKeyValue("node", node)
-          .addKeyValue("vips", batch.vips.size())
-          .addKeyValue("reason", batch.reason)
-          .log("lostBarrierTimedOut: the listener did not confirm the stop before the deadline");
-    }
-    for (String v : batch.vips) {
-      pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
-    }
-    if (pendingLost.isEmpty() && !ownWritten && !renewing) {
+  /** The listener has stopped serving {@code lost} (or their deadline passed): release them. */
+  private void lostDelivered(Set<String> lost) {
+    if (!reporter.anyReleasePending() && !ownWritten && !renewing) {
       renewNow(); // the bulk release
     }
-    for (String v : batch.vips) {
+    for (String v : lost) {
       if ((!candidacy.contains(v) || declined.containsKey(v)) && !closing) {
         evaluate(v); // the single release of a VIP that left the candidacy
       }
@@ -1414,37 +1289,6 @@ public final class LeaseElector implements AutoCloseable {
     } catch (RejectedExecutionException e) {
       // closed
     }
-  }
-
-  /** Runs {@code call} on the event thread, after every loss reported before it. */
-  private void emit(Runnable call) {
-    flushLosses();
-    submitEvent(call);
-  }
-
-  /**
-   * Runs an {@code ownerChanged} call on the event thread; while losses are being collected into a
-   * batch it waits behind them, so a bulk loss stays one {@code lostAll} per reason.
-   */
-  private void emitOwnerChange(Runnable call) {
-    if (lostSinceFlush.isEmpty()) {
-      submitEvent(call);
-    } else {
-      heldBehindLosses.add(call);
-    }
-  }
-
-  private void submitEvent(Runnable call) {
-    submit(
-        wiring.events(),
-        () -> {
-          eventThread.compareAndSet(null, Thread.currentThread());
-          try {
-            call.run();
-          } catch (RuntimeException e) {
-            log.error("election listener failed", e);
-          }
-        });
   }
 
   // =====================================================================================
@@ -1513,10 +1357,10 @@ public final class LeaseElector implements AutoCloseable {
     boolean want = wants(v, now);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
     if (hs == HolderState.MINE) {
-      if (!viewCurrent && !announced.containsKey(v)) {
+      if (!viewCurrent && !reporter.announced(v)) {
         return null; // claimed only once the view has caught up (a fullPass follows)
       }
-      if (pendingLost.containsKey(v)) {
+      if (reporter.releasePending(v)) {
         return null; // released after the listener heard lost(); lostDelivered re-evaluates
       }
       if (l == null) {
@@ -1800,8 +1644,8 @@ public final class LeaseElector implements AutoCloseable {
         || !apiHealthy(now)
         || genesisLease != null
         || !writes.idle()
-        || !pendingLost.isEmpty()
-        || announced.isEmpty()) {
+        || reporter.anyReleasePending()
+        || reporter.announcedVips().isEmpty()) {
       return;
     }
     Map<String, Integer> load = new HashMap<>();
@@ -1814,7 +1658,7 @@ public final class LeaseElector implements AutoCloseable {
       }
     }
     int total = 0;
-    for (Optional<String> o : reportedOwner.values()) {
+    for (Optional<String> o : reporter.reportedOwners().values()) {
       if (o.isPresent() && load.containsKey(o.get())) {
         load.merge(o.get(), 1, Integer::sum);
         total++;
@@ -1825,7 +1669,7 @@ public final class LeaseElector implements AutoCloseable {
     if (load.get(node) <= ceil || peersAlike.isEmpty()) {
       return;
     }
-    for (String v : new java.util.TreeSet<>(announced.keySet())) {
+    for (String v : new TreeSet<>(reporter.announcedVips())) {
       String to = Placement.first(v, peersAlike);
       if (load.get(to) < floor) {
         declined.put(v, now + 2 * config.placementFallback().toNanos() + durationNanos);
@@ -2152,7 +1996,7 @@ public final class LeaseElector implements AutoCloseable {
     if (now - nextRenewAt < 0) {
       return;
     }
-    if (!ownWritten && !pendingLost.isEmpty()) {
+    if (!ownWritten && reporter.anyReleasePending()) {
       return; // a bulk release: written after the listener heard lost() for every VIP
     }
     V1Lease body = ownBody();
@@ -2233,7 +2077,7 @@ public final class LeaseElector implements AutoCloseable {
       long d = config.deadlineAfter(sent);
       if (d - nodeDeadline > 0 || nodeDeadline == Long.MIN_VALUE) {
         nodeDeadline = d;
-        nodeDeadlineView = d;
+        reporter.nodeDeadline(d);
       }
       loop.schedulePriority(this::deadlineCheck, Math.max(0, nodeDeadline - now));
     }
@@ -2274,17 +2118,8 @@ public final class LeaseElector implements AutoCloseable {
       refreshPeers(now);
       fullPass();
     }
-    if (wasValid && !announced.isEmpty()) {
-      Set<String> renewedVips = new HashSet<>();
-      for (String v : announced.keySet()) {
-        if (!frozenDeadlines.containsKey(v)) {
-          announced.put(v, nodeDeadline);
-          renewedVips.add(v);
-        }
-      }
-      long d = nodeDeadline;
-      Set<String> frozen = Set.copyOf(renewedVips);
-      emit(() -> listener.renewedAll(frozen, d));
+    if (wasValid) {
+      reporter.renewed(nodeDeadline, frozenDeadlines.keySet());
     }
   }
 
@@ -2509,7 +2344,7 @@ public final class LeaseElector implements AutoCloseable {
         "incarnationChanged node={} from={} to={} reason={}", node, previous, incarnation, why);
     // only the VIPs we announced change: lost() for each, before anything else; the renewal that
     // follows evaluates every VIP again
-    for (String v : new ArrayList<>(announced.keySet())) {
+    for (String v : new ArrayList<>(reporter.announcedVips())) {
       evaluate(v);
     }
   }
@@ -2519,11 +2354,11 @@ public final class LeaseElector implements AutoCloseable {
     if (ownWritten && nodeDeadline - now <= 0) {
       metrics.apiHealthy = false;
     }
-    if (ownWritten && nodeDeadline - now <= 0 && !announced.isEmpty()) {
+    if (ownWritten && nodeDeadline - now <= 0 && !reporter.announcedVips().isEmpty()) {
       log.warn(
           "deadlineExpired node={} owned={}: no renewal landed in time; letting go",
           node,
-          announced.size());
+          reporter.announcedVips().size());
       refreshPeers(now);
       evaluateAll();
       pump();
