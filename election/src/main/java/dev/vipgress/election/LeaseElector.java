@@ -3,17 +3,17 @@ package dev.vipgress.election;
 import static dev.vipgress.election.Leases.INCARNATION;
 
 import dev.vipgress.election.ElectionListener.LossReason;
+import dev.vipgress.election.OwnershipResolver.HolderState;
+import dev.vipgress.election.OwnershipResolver.Resolved;
 import dev.vipgress.election.Placement.Candidate;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.models.V1Lease;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.OffsetDateTime;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -24,8 +24,6 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -33,8 +31,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,17 +118,6 @@ public final class LeaseElector implements AutoCloseable {
     CLOSED
   }
 
-  private enum HolderState {
-    /** Nobody holds it validly: it may be taken. */
-    FREE,
-    /** This node holds it under its current incarnation. */
-    MINE,
-    /** A live peer holds it. */
-    HELD,
-    /** A peer holds it but has lapsed: fence that peer first. */
-    NEEDS_FENCE
-  }
-
   private record Tombstone(String holder, String incarnation) {}
 
   private enum KeyKind {
@@ -158,7 +143,31 @@ public final class LeaseElector implements AutoCloseable {
   /** Where a VIP's holder comes from: its Lease, the tombstone of a deleted one, or the genesis. */
   private record Basis(V1Lease lease, String holder, String incarnation, boolean virtual) {}
 
-  private record Op(Key key, String kind, String leaseName, IoCall call) {}
+  /** What a Lease write does; also its log label. */
+  private enum OpKind {
+    /** Re-read the Lease (after a 409, or when the view cannot tell which version is newer). */
+    READ,
+    /** Take a free VIP. */
+    ACQUIRE,
+    /** Rewrite an inherited (handed-off or genesis) VIP Lease in this node's name. */
+    ADOPT,
+    /** Write this node's deleted VIP Lease again. */
+    RECREATE,
+    /** Let a VIP go (after the lost() barrier). */
+    RELEASE,
+    /** Delete a released VIP Lease nobody took for {@code releasedLeaseGc}. */
+    GC,
+    /** Mark a lapsed peer's liveness Lease fenced, naming the heirs. */
+    FENCE,
+    /** Create the genesis Lease. */
+    GENESIS,
+    /** Delete the genesis Lease once every VIP it covers has a Lease. */
+    GENESIS_DELETE,
+    /** Delete the liveness Lease of a node gone for good. */
+    NODE_GC
+  }
+
+  private record Op(Key key, OpKind kind, String leaseName, IoCall call) {}
 
   @FunctionalInterface
   private interface IoCall {
@@ -167,7 +176,6 @@ public final class LeaseElector implements AutoCloseable {
 
   private final ElectionConfig config;
   private final String node;
-  private final ElectionListener listener;
   private final Wiring wiring;
   private final LeaseApi api;
   private final Scheduler loop;
@@ -177,51 +185,23 @@ public final class LeaseElector implements AutoCloseable {
   // ---- loop-confined state ----
   private Phase phase = Phase.NEW;
   private final Map<String, V1Lease> vips = new HashMap<>();
+  private final LeaseVersions versions = new LeaseVersions();
+  private final Timers timers;
+  private final OwnershipReporter reporter;
   private final Map<String, Tombstone> tombstones = new HashMap<>();
   private V1Lease genesisLease;
   private Genesis genesis;
   private long genesisSince;
-  private boolean genesisCheckPosted;
-  private boolean genesisWakePosted;
-  private boolean nodeGcPosted;
-  private boolean rebalancePosted;
   private final Map<String, Long> declined = new HashMap<>();
   private long candidacyChangedAt;
   private long genesisDueAt = Long.MIN_VALUE;
   private final Map<String, Peer> peers = new HashMap<>();
   private List<Peer> eligiblePeers = List.of();
   private final Map<String, Long> freeSince = new HashMap<>();
-  private final Map<String, Long> wakeAt = new HashMap<>();
   private final Map<String, Long> frozenDeadlines = new HashMap<>();
-  private final Map<String, Long> announced = new HashMap<>();
-  private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
-  private final Map<String, Integer> pendingLost = new HashMap<>();
 
-  /** Losses reported but not yet handed to the listener, by reason (one lostAll per reason). */
-  private final Map<LossReason, LossBatch> lostSinceFlush = new EnumMap<>(LossReason.class);
-
-  private boolean flushPosted;
-
-  /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
-  private final List<Runnable> heldBehindLosses = new ArrayList<>();
-
-  private final ArrayDeque<Key> urgent = new ArrayDeque<>();
-  private final ArrayDeque<Key> normal = new ArrayDeque<>();
-  private final ArrayDeque<Key> adoptions = new ArrayDeque<>();
-  private int adoptionsInFlight;
-
-  /**
-   * VIP Lease writes in flight at most: {@code apiConcurrency}, halved whenever a liveness renewal
-   * is slow and grown back by one while they are quick, so bulk work (cold start, adoption) never
-   * starves the renewals that keep this node's VIPs.
-   */
-  private int writeConcurrency;
-
-  private final Set<Key> queued = new HashSet<>();
-  private final Map<Key, Op> inflight = new HashMap<>();
+  private final WriteQueue<Key> writes;
   private final Set<String> readBeforeWrite = new HashSet<>();
-  private boolean fullPassPosted;
-  private boolean fenceRetryPosted;
   private boolean acquireBlocked;
 
   private Set<String> candidacy = Set.of();
@@ -264,17 +244,7 @@ public final class LeaseElector implements AutoCloseable {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
   private final CountDownLatch closeDone = new CountDownLatch(1);
-  private final ConcurrentHashMap<String, String> ownerView = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Long> deadlineView = new ConcurrentHashMap<>();
-  private volatile long nodeDeadlineView = Long.MIN_VALUE;
-  private final AtomicReference<Thread> eventThread = new AtomicReference<>();
-  private final Metrics metrics = new Metrics();
-
-  /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
-  private static final long FOLLOWS_NODE = Long.MIN_VALUE;
-
-  /** Longest chain of handoffs followed (deterministic for every node). */
-  private static final int MAX_CHAIN = 8;
+  private final ElectionInstruments metrics;
 
   /** Handoff records kept on a liveness Lease before unreferenced ones are dropped. */
   private static final int KEEP_HANDOFFS = 4;
@@ -296,14 +266,18 @@ public final class LeaseElector implements AutoCloseable {
     if (nodeName.isEmpty()) {
       throw new IllegalArgumentException("nodeName must not be empty");
     }
-    this.listener = Objects.requireNonNull(listener, "listener");
+    Objects.requireNonNull(listener, "listener");
     this.wiring = wiring;
     this.api = wiring.api();
     this.loop = wiring.loop();
     this.ownLeaseName = Leases.nodeLeaseName(nodeName);
     this.durationNanos = config.leaseDuration().toNanos();
     this.incarnation = newIncarnation();
-    this.writeConcurrency = config.apiConcurrency();
+    this.writes = new WriteQueue<>(config.apiConcurrency());
+    this.timers = new Timers(loop);
+    this.reporter =
+        new OwnershipReporter(node, listener, loop, wiring.events(), timers, this::lostDelivered);
+    this.metrics = new ElectionInstruments(reporter::ownedCount, wiring.watch()::requests);
   }
 
   private static Wiring realWiring(ElectionConfig config, ApiClient client, String nodeName) {
@@ -376,7 +350,7 @@ public final class LeaseElector implements AutoCloseable {
 
               @Override
               public void broken(Throwable cause) {
-                metrics.watchRestarts.incrementAndGet();
+                metrics.watchRestarts.inc();
                 log.warn("leaseWatchBroken node={} cause={}", node, String.valueOf(cause));
                 loop.execute(() -> viewFellBehind("watchBroken"));
               }
@@ -413,7 +387,7 @@ public final class LeaseElector implements AutoCloseable {
    * Holder node of every VIP Lease seen that is currently vouched for (all VIPs, not only ours).
    */
   public Map<String, String> owners() {
-    return Map.copyOf(ownerView);
+    return reporter.owners();
   }
 
   /** The local {@link System#nanoTime()} deadline of an owned VIP; empty if not owned. */
@@ -424,11 +398,7 @@ public final class LeaseElector implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       return OptionalLong.empty();
     }
-    Long d = deadlineView.get(key);
-    if (d == null) {
-      return OptionalLong.empty();
-    }
-    return OptionalLong.of(d == FOLLOWS_NODE ? nodeDeadlineView : d);
+    return reporter.deadline(key);
   }
 
   /** This elector's node name. */
@@ -436,28 +406,30 @@ public final class LeaseElector implements AutoCloseable {
     return node;
   }
 
+  /** A snapshot of this elector's metrics (the same values {@link #registerMetrics} exposes). */
   public ElectionMetrics metrics() {
-    Map<LossReason, Long> losses = new EnumMap<>(LossReason.class);
-    for (LossReason r : LossReason.values()) {
-      losses.put(r, metrics.losses.get(r).get());
-    }
     return new ElectionMetrics(
-        deadlineView.size(),
+        reporter.ownedCount(),
         metrics.knownVips,
         metrics.candidateVips,
         metrics.liveNodes,
         metrics.eligibleNodes,
         metrics.apiHealthy,
-        metrics.acquisitions.get(),
-        losses,
-        metrics.releases.get(),
-        metrics.fences.get(),
-        metrics.conflicts.get(),
-        metrics.apiErrors.get(),
-        metrics.renewals.get(),
-        metrics.renewalFailures.get(),
-        metrics.watchRestarts.get(),
-        metrics.requests.get() + wiring.watch().requests());
+        ElectionInstruments.value(metrics.acquisitions),
+        metrics.losses(),
+        ElectionInstruments.value(metrics.releases),
+        ElectionInstruments.value(metrics.fences),
+        ElectionInstruments.value(metrics.conflicts),
+        ElectionInstruments.value(metrics.apiErrors),
+        ElectionInstruments.value(metrics.renewals),
+        ElectionInstruments.value(metrics.renewalFailures),
+        ElectionInstruments.value(metrics.watchRestarts),
+        ElectionInstruments.value(metrics.requests) + wiring.watch().requests());
+  }
+
+  /** Exposes this elector's {@code vipgress_election_*} metrics in {@code registry}. */
+  public void registerMetrics(PrometheusRegistry registry) {
+    metrics.register(registry);
   }
 
   /**
@@ -472,7 +444,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     log.info("electorStopping node={}", node);
     loop.executePriority(this::beginClose);
-    boolean mayWait = !loop.inLoop() && Thread.currentThread() != eventThread.get();
+    boolean mayWait = !loop.inLoop() && !reporter.onEventThread();
     if (mayWait && started.get()) {
       try {
         if (!closeDone.await(config.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -557,6 +529,8 @@ public final class LeaseElector implements AutoCloseable {
     for (V1Lease l : leases) {
       if (Leases.isNodeLease(l)) {
         seenNodes.add(Leases.nodeOf(l));
+        // a liveness Lease the list shows older than a fence we wrote only delays a takeover
+        versions.forget(Leases.name(l));
         applyNodeLease(l, now);
         ownVersionSeen(l);
       }
@@ -566,20 +540,30 @@ public final class LeaseElector implements AutoCloseable {
         VipAddress vip = Leases.vipOf(l);
         if (vip != null) {
           seenVips.add(vip.literal());
-          applyVipLease(l, now, false);
+          if (versions.listed(Leases.name(l), Leases.resourceVersion(l))
+              == LeaseVersions.Listed.TAKE) {
+            applyVipLease(l, now, false);
+          } else {
+            readAgain(vip.literal());
+          }
         }
       }
     }
     for (String v : new ArrayList<>(vips.keySet())) {
       if (!seenVips.contains(v)) {
-        removeVip(v, null, false);
+        if (versions.listed(VipAddress.parse(v).leaseName(), null) == LeaseVersions.Listed.TAKE) {
+          removeVip(v, false);
+        } else {
+          readAgain(v);
+        }
       }
     }
     V1Lease g = leases.stream().filter(Genesis::isGenesisLease).findFirst().orElse(null);
+    versions.forget(Genesis.NAME);
     if (g != null) {
       applyGenesis(g, now);
     } else {
-      removeGenesis(null);
+      removeGenesis();
     }
     for (Peer p : peers.values()) {
       if (p.lease != null && !seenNodes.contains(p.node)) {
@@ -599,16 +583,19 @@ public final class LeaseElector implements AutoCloseable {
   private void applyEvent(String type, V1Lease l) {
     long now = loop.nanoTime();
     boolean deleted = "DELETED".equals(type);
+    if (!versions.watched(Leases.name(l), Leases.resourceVersion(l))) {
+      return; // precedes a version this node already took from a response
+    }
     if (Leases.isNodeLease(l)) {
       if (deleted) {
-        removeNode(Leases.nodeOf(l), l, now);
+        removeNode(Leases.nodeOf(l), now);
       } else {
         applyNodeLease(l, now);
         ownVersionSeen(l);
       }
     } else if (Genesis.isGenesisLease(l)) {
       if (deleted) {
-        removeGenesis(l);
+        removeGenesis();
       } else {
         applyGenesis(l, now);
       }
@@ -618,7 +605,7 @@ public final class LeaseElector implements AutoCloseable {
         return;
       }
       if (deleted) {
-        removeVip(vip.literal(), l, true);
+        removeVip(vip.literal(), true);
       } else {
         applyVipLease(l, now, true);
       }
@@ -634,9 +621,6 @@ public final class LeaseElector implements AutoCloseable {
     }
     String v = vip.literal();
     V1Lease old = vips.get(v);
-    if (old != null && !Leases.newer(l, old)) {
-      return;
-    }
     String h = Leases.holder(l);
     if (!h.isEmpty()
         && !h.equals(node)
@@ -654,9 +638,10 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  private void removeVip(String v, V1Lease last, boolean evaluate) {
+  private void removeVip(String v, boolean evaluate) {
     V1Lease old = vips.get(v);
-    if (old == null || (last != null && Leases.newer(old, last))) {
+    versions.forget(VipAddress.parse(v).leaseName());
+    if (old == null) {
       return;
     }
     vips.remove(v);
@@ -676,17 +661,22 @@ public final class LeaseElector implements AutoCloseable {
   private void applyGenesis(V1Lease l, long now) {
     if (genesisLease != null
         && Objects.equals(Leases.uid(genesisLease), Leases.uid(l))
-        && !Leases.newer(l, genesisLease)) {
+        && Objects.equals(Leases.resourceVersion(genesisLease), Leases.resourceVersion(l))) {
       return;
     }
     boolean fresh =
         genesisLease == null || !Objects.equals(Leases.uid(genesisLease), Leases.uid(l));
     genesisLease = l;
-    genesis = Genesis.of(l);
+    genesis = Leases.sameProtocol(l) ? Genesis.of(l) : null; // another version's: not followed
     genesisDueAt = Long.MIN_VALUE;
     if (fresh) {
       genesisSince = now;
-      if (genesis == null) {
+      if (genesis == null && !Leases.sameProtocol(l)) {
+        log.atWarn()
+            .addKeyValue("node", node)
+            .addKeyValue("protocol", Leases.annotation(l, Leases.PROTOCOL))
+            .log("genesisOfAnotherProtocol: not followed; left to the nodes of that version");
+      } else if (genesis == null) {
         log.warn(
             "genesisMalformed node={} lease={}: unusable annotations; it will be deleted",
             node,
@@ -703,8 +693,8 @@ public final class LeaseElector implements AutoCloseable {
     fullPass();
   }
 
-  private void removeGenesis(V1Lease last) {
-    if (genesisLease == null || (last != null && Leases.newer(genesisLease, last))) {
+  private void removeGenesis() {
+    if (genesisLease == null) {
       return;
     }
     Genesis before = genesis;
@@ -719,21 +709,17 @@ public final class LeaseElector implements AutoCloseable {
 
   /** While a genesis Lease exists: delete it once done, tidy VIPs nobody materialises. */
   private void scheduleGenesisCheck() {
-    if (genesisCheckPosted) {
-      return;
-    }
-    genesisCheckPosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.GENESIS_CHECK,
+        config.renewInterval().toNanos(),
         () -> {
-          genesisCheckPosted = false;
           if (genesisLease == null || phase == Phase.CLOSED) {
             return;
           }
           checkGenesis();
           pump();
           scheduleGenesisCheck();
-        },
-        config.renewInterval().toNanos());
+        });
   }
 
   private void checkGenesis() {
@@ -762,7 +748,8 @@ public final class LeaseElector implements AutoCloseable {
   /** Whether the genesis Lease has served: each VIP it covers has a Lease (or it is malformed). */
   private boolean genesisDone() {
     if (genesis == null) {
-      return true;
+      // malformed: done; another protocol version's: left to the nodes of that version
+      return genesisLease == null || Leases.sameProtocol(genesisLease);
     }
     boolean[] done = {true};
     genesis.forEachVip(
@@ -777,7 +764,8 @@ public final class LeaseElector implements AutoCloseable {
   private void applyNodeLease(V1Lease l, long now) {
     String x = Leases.nodeOf(l);
     Peer p = peer(x, now);
-    if (p.lease != null && !Leases.newer(l, p.lease)) {
+    if (p.lease != null
+        && Objects.equals(Leases.resourceVersion(l), Leases.resourceVersion(p.lease))) {
       return;
     }
     String before = p.semantics();
@@ -797,7 +785,8 @@ public final class LeaseElector implements AutoCloseable {
       refreshPeers(now);
       if (!x.equals(node)) {
         // the VIPs this peer held may have moved (a handoff, a fence): those first, then the rest
-        for (Map.Entry<String, Optional<String>> e : new ArrayList<>(reportedOwner.entrySet())) {
+        for (Map.Entry<String, Optional<String>> e :
+            new ArrayList<>(reporter.reportedOwners().entrySet())) {
           if (e.getValue().isPresent() && e.getValue().get().equals(x)) {
             evaluate(e.getKey());
           }
@@ -807,9 +796,9 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  private void removeNode(String x, V1Lease last, long now) {
+  private void removeNode(String x, long now) {
     Peer p = peers.get(x);
-    if (p == null || p.lease == null || (last != null && Leases.newer(p.lease, last))) {
+    if (p == null || p.lease == null) {
       return;
     }
     p.referencedIncarnation = p.incarnation();
@@ -882,7 +871,7 @@ public final class LeaseElector implements AutoCloseable {
       boolean isEligible = false;
       if (p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
         live++;
-        if (p.eligibleFlag()) {
+        if (p.eligibleFlag() && p.sameProtocol()) {
           eligible.add(p);
           isEligible = true;
         }
@@ -909,57 +898,46 @@ public final class LeaseElector implements AutoCloseable {
   // Decisions (loop)
   // =====================================================================================
 
-  /** Who holds a VIP in this node's view: its Lease's holder, or that holder's heir. */
-  private record Resolved(HolderState state, String holder, boolean direct) {}
-
-  /**
-   * Follows the VIP Lease's holder, and the handoff records of ended incarnations, to the node that
-   * holds the VIP now. Every node computes the same answer from the same objects; a chain longer
-   * than {@link #MAX_CHAIN} counts as free for everyone alike.
-   */
+  /** Who holds {@code v} now in this node's view ({@link OwnershipResolver}). */
   private Resolved resolve(String v, String holder, String inc, long now) {
-    for (int depth = 0; depth < MAX_CHAIN; depth++) {
-      boolean direct = depth == 0;
-      if (holder.isEmpty()) {
-        return new Resolved(HolderState.FREE, "", direct);
-      }
-      Handoffs.Entry entry;
-      if (holder.equals(node)) {
-        if (incarnation.equals(inc)) {
-          return new Resolved(HolderState.MINE, node, direct);
-        }
-        entry = ownHandoffs().get(inc);
-      } else {
-        Peer p = peer(holder, now);
-        if (!p.present()) {
-          if (p.referencedIncarnation == null) {
-            p.referencedIncarnation = inc;
+    return OwnershipResolver.resolve(
+        v,
+        holder,
+        inc,
+        new OwnershipResolver.View() {
+          @Override
+          public String self() {
+            return node;
           }
-          return new Resolved(
-              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
-        }
-        if (!p.fenced() && Objects.equals(inc, p.incarnation())) {
-          return new Resolved(
-              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
-        }
-        entry = p.handoffs().get(inc);
-      }
-      if (entry == null) {
-        return new Resolved(HolderState.FREE, holder, direct);
-      }
-      String[] heir = entry.heirOf(v);
-      holder = heir[0];
-      inc = heir[1];
-    }
-    return new Resolved(HolderState.FREE, "", false);
+
+          @Override
+          public String incarnation() {
+            return incarnation;
+          }
+
+          @Override
+          public Map<String, Handoffs.Entry> ownHandoffs() {
+            return LeaseElector.this.ownHandoffs();
+          }
+
+          @Override
+          public Peer peer(String x) {
+            return LeaseElector.this.peer(x, now);
+          }
+
+          @Override
+          public boolean lapsed(Peer p) {
+            return LeaseElector.this.lapsed(p, now);
+          }
+        });
   }
 
   /** Handoff records on this node's own liveness Lease, as last written or seen. */
   private Map<String, Handoffs.Entry> ownHandoffs() {
     V1Lease l = own;
     Peer self = peers.get(node);
-    if (self != null && self.lease != null && (l == null || Leases.newer(self.lease, l))) {
-      return self.handoffs();
+    if (self != null && self.lease != null) {
+      return self.handoffs(); // the view takes this node's own writes as they are answered
     }
     return l == null ? Map.of() : Handoffs.parse(Leases.annotation(l, Leases.HANDOFF));
   }
@@ -998,13 +976,10 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Posts one evaluation of every VIP (coalesced). */
   private void fullPass() {
-    if (fullPassPosted) {
-      return;
-    }
-    fullPassPosted = true;
-    loop.execute(
+    timers.arm(
+        Timers.Job.FULL_PASS,
+        0,
         () -> {
-          fullPassPosted = false;
           evaluateAll();
           pump();
         });
@@ -1017,8 +992,8 @@ public final class LeaseElector implements AutoCloseable {
     }
     all.addAll(tombstones.keySet());
     all.addAll(candidacy);
-    all.addAll(announced.keySet());
-    all.addAll(reportedOwner.keySet());
+    all.addAll(reporter.announcedVips());
+    all.addAll(reporter.reportedOwners().keySet());
     for (String v : all) {
       evaluate(v);
     }
@@ -1064,7 +1039,7 @@ public final class LeaseElector implements AutoCloseable {
             && healthy
             && !closing
             && ownValid(now)
-            && (viewCurrent || announced.containsKey(v));
+            && (viewCurrent || reporter.announced(v));
     if (l != null || b.virtual() || hs != HolderState.MINE) {
       frozenDeadlines.remove(v);
     } else if (mine) {
@@ -1072,7 +1047,7 @@ public final class LeaseElector implements AutoCloseable {
       long frozen = frozenDeadlines.computeIfAbsent(v, k -> nodeDeadline);
       mine = frozen - now > 0;
       if (mine) {
-        loop.schedule(() -> evaluate(v), frozen - now);
+        wake(v, frozen, now); // one keyed timer, however often it is evaluated meanwhile
       }
     }
     report(v, mine, hs, want, now);
@@ -1177,7 +1152,12 @@ public final class LeaseElector implements AutoCloseable {
     List<Candidate> cands = new ArrayList<>();
     cands.add(new Candidate(node, true));
     for (Peer p : peers.values()) {
-      if (!p.node.equals(node) && p.present() && !p.fenced() && !p.stopped() && !lapsed(p, now)) {
+      if (!p.node.equals(node)
+          && p.present()
+          && p.sameProtocol()
+          && !p.fenced()
+          && !p.stopped()
+          && !lapsed(p, now)) {
         cands.add(new Candidate(p.node, true));
       }
     }
@@ -1185,21 +1165,13 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void wake(String v, long due, long now) {
-    Long pending = wakeAt.get(v);
-    if (pending != null && pending - due <= 0 && pending - now > 0) {
-      return;
-    }
-    wakeAt.put(v, due);
-    loop.schedule(
+    timers.arm(
+        new Timers.Wake(v),
+        due - now,
         () -> {
-          Long d = wakeAt.get(v);
-          if (d != null && d == due) {
-            wakeAt.remove(v);
-            evaluate(v);
-            pump();
-          }
-        },
-        due - now);
+          evaluate(v);
+          pump();
+        });
   }
 
   private void requestFence(String x) {
@@ -1240,18 +1212,14 @@ public final class LeaseElector implements AutoCloseable {
       enqueue(GENESIS_KEY, false);
       return;
     }
-    if (genesisWakePosted) {
-      return;
-    }
-    genesisWakePosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.GENESIS_WAKE,
+        due - now,
         () -> {
-          genesisWakePosted = false;
           if (genesisLease == null) {
             fullPass(); // VIPs without a Lease ask again, now as the due time has come
           }
-        },
-        due - now);
+        });
   }
 
   // =====================================================================================
@@ -1259,20 +1227,15 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void report(String v, boolean mine, HolderState hs, boolean want, long now) {
-    Long lastDeadline = announced.get(v);
-    boolean was = lastDeadline != null;
+    boolean was = reporter.announced(v);
     if (mine && !was) {
       long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
-      announced.put(v, deadline);
-      deadlineView.put(v, frozenDeadlines.containsKey(v) ? deadline : FOLLOWS_NODE);
-      metrics.acquisitions.incrementAndGet();
+      metrics.acquisitions.inc();
       logVip(
           v,
           () -> log.info("leaseAcquired vip={} deadlineInMs={}", v, (deadline - now) / 1_000_000));
-      emit(() -> listener.acquired(v, deadline));
+      reporter.acquired(v, deadline, frozenDeadlines.containsKey(v));
     } else if (!mine && was) {
-      announced.remove(v);
-      deadlineView.remove(v);
       LossReason why;
       if (closing) {
         why = LossReason.SHUTDOWN;
@@ -1289,18 +1252,11 @@ public final class LeaseElector implements AutoCloseable {
       } else {
         why = LossReason.TAKEN;
       }
-      metrics.losses.get(why).incrementAndGet();
+      metrics.lost(why);
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
-      pendingLost.merge(v, 1, Integer::sum);
-      lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
-      if (!flushPosted) {
-        flushPosted = true;
-        loop.execute(this::flushLosses); // after this task: one lostAll for the whole batch
-      }
-    } else if (mine && frozenDeadlines.containsKey(v)) {
-      deadlineView.put(v, frozenDeadlines.get(v));
+      reporter.lost(v, why);
     } else if (mine) {
-      deadlineView.put(v, FOLLOWS_NODE);
+      reporter.stillOwned(v, frozenDeadlines.get(v));
     }
   }
 
@@ -1310,109 +1266,15 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void reportOwner(String v, Optional<String> owner) {
-    Optional<String> before = reportedOwner.get(v);
-    if (owner.equals(before == null ? Optional.empty() : before)) {
-      if (owner.isEmpty() && before != null) {
-        reportedOwner.remove(v);
-      }
-      return;
-    }
-    if (owner.isPresent()) {
-      reportedOwner.put(v, owner);
-      ownerView.put(v, owner.get());
-    } else {
-      reportedOwner.remove(v);
-      ownerView.remove(v);
-    }
-    log.debug("ownerChanged node={} vip={} owner={}", node, v, owner.orElse("-"));
-    emitOwnerChange(() -> listener.ownerChanged(v, owner));
+    reporter.owner(v, owner);
   }
 
-  /**
-   * VIPs lost for one reason, handed to {@link ElectionListener#lostAll} together; {@code bound} is
-   * the latest fencing deadline the listener was given for any of them.
-   */
-  private static final class LossBatch {
-    final LossReason reason;
-    final Set<String> vips = new java.util.LinkedHashSet<>();
-    long bound = Long.MIN_VALUE;
-    boolean delivered;
-
-    LossBatch(LossReason reason) {
-      this.reason = reason;
-    }
-
-    void add(String v, long deadline) {
-      vips.add(v);
-      if (bound == Long.MIN_VALUE || deadline - bound > 0) {
-        bound = deadline;
-      }
-    }
-  }
-
-  /**
-   * Hands the losses reported so far to the listener, one {@link ElectionListener#lostAll} per
-   * reason, before any later event (so events keep their order). The releases that let a peer take
-   * these VIPs wait in {@link #pendingLost} until the returned stage has completed, or at the
-   * latest until the fencing deadline the listener was last given for them: by then the datapath
-   * has stopped by contract (its kernel state expires on its own), and a peer could have fenced
-   * this node anyway. So a listener that never completes delays a handover by at most one lease
-   * duration, and never lets two nodes own a VIP.
-   */
-  private void flushLosses() {
-    flushPosted = false;
-    if (lostSinceFlush.isEmpty()) {
-      return;
-    }
-    List<LossBatch> batches = new ArrayList<>(lostSinceFlush.values());
-    lostSinceFlush.clear();
-    long now = loop.nanoTime();
-    for (LossBatch batch : batches) {
-      Set<String> vipsLost = Collections.unmodifiableSet(batch.vips);
-      submit(
-          wiring.events(),
-          () -> {
-            eventThread.compareAndSet(null, Thread.currentThread());
-            CompletionStage<Void> stopped;
-            try {
-              stopped = listener.lostAll(vipsLost, batch.reason);
-            } catch (RuntimeException e) {
-              log.error("election listener failed", e);
-              stopped = null;
-            }
-            if (stopped == null) {
-              loop.executePriority(() -> lostDelivered(batch, false));
-            } else {
-              stopped.whenComplete(
-                  (ok, err) -> loop.executePriority(() -> lostDelivered(batch, false)));
-            }
-          });
-      loop.schedulePriority(() -> lostDelivered(batch, true), Math.max(0, batch.bound - now));
-    }
-    heldBehindLosses.forEach(this::submitEvent);
-    heldBehindLosses.clear();
-  }
-
-  /** The listener has stopped serving {@code batch} (or its deadline passed): release them. */
-  private void lostDelivered(LossBatch batch, boolean timedOut) {
-    if (batch.delivered) {
-      return;
-    }
-    batch.delivered = true;
-    if (timedOut) {
-      log.atWarn()
-          .addKeyValue("node", node)
-          .addKeyValue("vips", batch.vips.size())
-          .addKeyValue("reason", batch.reason)
-          .log("lostBarrierTimedOut: the listener did not confirm the stop before the deadline");
-    }
-    for (String v : batch.vips) {
-      pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
-    }
-    if (pendingLost.isEmpty() && !ownWritten && !renewing) {
+  /** The listener has stopped serving {@code lost} (or their deadline passed): release them. */
+  private void lostDelivered(Set<String> lost) {
+    if (!reporter.anyReleasePending() && !ownWritten && !renewing) {
       renewNow(); // the bulk release
     }
-    for (String v : batch.vips) {
+    for (String v : lost) {
       if ((!candidacy.contains(v) || declined.containsKey(v)) && !closing) {
         evaluate(v); // the single release of a VIP that left the candidacy
       }
@@ -1429,73 +1291,23 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  /** Runs {@code call} on the event thread, after every loss reported before it. */
-  private void emit(Runnable call) {
-    flushLosses();
-    submitEvent(call);
-  }
-
-  /**
-   * Runs an {@code ownerChanged} call on the event thread; while losses are being collected into a
-   * batch it waits behind them, so a bulk loss stays one {@code lostAll} per reason.
-   */
-  private void emitOwnerChange(Runnable call) {
-    if (lostSinceFlush.isEmpty()) {
-      submitEvent(call);
-    } else {
-      heldBehindLosses.add(call);
-    }
-  }
-
-  private void submitEvent(Runnable call) {
-    submit(
-        wiring.events(),
-        () -> {
-          eventThread.compareAndSet(null, Thread.currentThread());
-          try {
-            call.run();
-          } catch (RuntimeException e) {
-            log.error("election listener failed", e);
-          }
-        });
-  }
-
   // =====================================================================================
   // VIP Lease writes (loop → io pool → loop)
   // =====================================================================================
 
   private void enqueue(Key k, boolean isUrgent) {
-    if (queued.contains(k) || inflight.containsKey(k)) {
-      return;
-    }
-    queued.add(k);
-    (isUrgent ? urgent : normal).add(k);
+    writes.add(k, isUrgent ? WriteQueue.Lane.URGENT : WriteQueue.Lane.NORMAL);
   }
 
   /** Inherited VIPs are rewritten in our name a few at a time: it is tidying, not urgent. */
   private void adopt(String v) {
-    Key k = Key.vip(v);
-    if (queued.contains(k) || inflight.containsKey(k)) {
-      return;
-    }
-    queued.add(k);
-    adoptions.add(k);
+    writes.add(Key.vip(v), WriteQueue.Lane.ADOPT);
   }
 
+  /** Plans and sends the queued writes the {@link WriteQueue} lets start now. */
   private void pump() {
-    int adoptLimit = Math.max(1, writeConcurrency / 4);
-    while (inflight.size() < writeConcurrency) {
-      Key k;
-      if (!urgent.isEmpty()) {
-        k = urgent.poll();
-      } else if (!normal.isEmpty()) {
-        k = normal.poll();
-      } else if (!adoptions.isEmpty() && adoptionsInFlight < adoptLimit) {
-        k = adoptions.poll();
-      } else {
-        break;
-      }
-      queued.remove(k);
+    Key k;
+    while ((k = writes.next()) != null) {
       Op op =
           switch (k.kind()) {
             case FENCE -> planFence(k);
@@ -1506,11 +1318,8 @@ public final class LeaseElector implements AutoCloseable {
       if (op == null) {
         continue;
       }
-      if (op.kind().equals("adopt")) {
-        adoptionsInFlight++;
-      }
-      metrics.requests.incrementAndGet();
-      inflight.put(k, op);
+      metrics.requests.inc();
+      writes.started(k, op.kind() == OpKind.ADOPT);
       submit(
           wiring.io(),
           () -> {
@@ -1538,7 +1347,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     String name = VipAddress.parse(v).leaseName();
     if (readBeforeWrite.remove(name)) {
-      return new Op(k, "read", name, a -> a.get(name));
+      return new Op(k, OpKind.READ, name, a -> a.get(name));
     }
     Basis b = basis(v);
     V1Lease l = b.lease();
@@ -1548,16 +1357,16 @@ public final class LeaseElector implements AutoCloseable {
     boolean want = wants(v, now);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
     if (hs == HolderState.MINE) {
-      if (!viewCurrent && !announced.containsKey(v)) {
+      if (!viewCurrent && !reporter.announced(v)) {
         return null; // claimed only once the view has caught up (a fullPass follows)
       }
-      if (pendingLost.containsKey(v)) {
+      if (reporter.releasePending(v)) {
         return null; // released after the listener heard lost(); lostDelivered re-evaluates
       }
       if (l == null) {
         boolean keep = want && healthy && canHold(now);
         V1Lease body = newVipLease(v, keep ? node : "", wall, null);
-        String kind = !keep ? "release" : b.virtual() ? "adopt" : "recreate";
+        OpKind kind = !keep ? OpKind.RELEASE : b.virtual() ? OpKind.ADOPT : OpKind.RECREATE;
         return new Op(k, kind, name, a -> a.create(body));
       }
       if (!want) {
@@ -1565,10 +1374,10 @@ public final class LeaseElector implements AutoCloseable {
         body.getSpec().holderIdentity(null);
         body.getMetadata().getAnnotations().remove(INCARNATION);
         body.getMetadata().getAnnotations().put(Leases.RELEASED_BY, node);
-        return new Op(k, "release", name, a -> a.replace(body));
+        return new Op(k, OpKind.RELEASE, name, a -> a.replace(body));
       }
       if (!resolved.direct() && canHold(now)) {
-        return new Op(k, "adopt", name, a -> a.replace(takeOver(l, wall)));
+        return new Op(k, OpKind.ADOPT, name, a -> a.replace(takeOver(l, wall)));
       }
       return null;
     }
@@ -1578,23 +1387,29 @@ public final class LeaseElector implements AutoCloseable {
     if (want && canAcquire(now)) {
       V1Lease body;
       if (l == null) {
+        if (!b.virtual()) {
+          // its Lease went away since this write was queued: a VIP without a Lease gets its
+          // first owner only from a genesis Lease, never from a create racing one
+          requestGenesis();
+          return null;
+        }
         body = newVipLease(v, node, wall, null);
-        return new Op(k, "acquire", name, a -> a.create(body));
+        return new Op(k, OpKind.ACQUIRE, name, a -> a.create(body));
       }
       body = takeOver(l, wall);
-      return new Op(k, "acquire", name, a -> a.replace(body));
+      return new Op(k, OpKind.ACQUIRE, name, a -> a.replace(body));
     }
     if (!want && l == null && b.virtual() && isGcNode(Genesis.NAME, now)) {
       // covered by the genesis Lease, its owner gone without heirs, wanted by nobody we know of:
       // write it as released, so the genesis Lease can be deleted
       V1Lease body = newVipLease(v, "", wall, null);
-      return new Op(k, "release", name, a -> a.create(body));
+      return new Op(k, OpKind.RELEASE, name, a -> a.create(body));
     }
     if (!want && l != null && holder.isEmpty() && !covered(v) && isGcNode(v, now)) {
       String rv = Leases.resourceVersion(l);
       return new Op(
           k,
-          "gc",
+          OpKind.GC,
           name,
           a -> {
             a.delete(name, rv);
@@ -1620,6 +1435,7 @@ public final class LeaseElector implements AutoCloseable {
         .leaseTransitions(transitions);
     VipAddress vip = Leases.vipOf(l);
     body.getMetadata().getAnnotations().put(INCARNATION, incarnation);
+    body.getMetadata().getAnnotations().put(Leases.PROTOCOL, Leases.PROTOCOL_VERSION);
     if (vip != null) {
       body.getMetadata().getAnnotations().put(Leases.VIP, vip.literal());
     }
@@ -1647,25 +1463,22 @@ public final class LeaseElector implements AutoCloseable {
     String x = k.id();
     long now = loop.nanoTime();
     Peer p = peers.get(x);
-    if (phase != Phase.RUNNING || closing || p == null || !lapsed(p, now) || p.fenced()) {
+    if (phase != Phase.RUNNING
+        || closing
+        || p == null
+        || !lapsed(p, now)
+        || p.fenced()
+        || !p.sameProtocol()) {
       return null;
     }
     if (!apiHealthy(now)) {
       // Our own renewal is stuck: what looks like their silence may be the API server's.
-      if (!fenceRetryPosted) {
-        fenceRetryPosted = true;
-        loop.schedule(
-            () -> {
-              fenceRetryPosted = false;
-              fullPass();
-            },
-            config.retryInterval().toNanos());
-      }
+      timers.arm(Timers.Job.FENCE_RETRY, config.retryInterval().toNanos(), this::fullPass);
       return null;
     }
     String name = Leases.nodeLeaseName(x);
     if (readBeforeWrite.remove(name)) {
-      return new Op(k, "read", name, a -> a.get(name));
+      return new Op(k, OpKind.READ, name, a -> a.get(name));
     }
     // The fence names the heirs of the fenced incarnation: its VIPs move with this one write.
     Map<String, String> heirs = new HashMap<>();
@@ -1687,7 +1500,7 @@ public final class LeaseElector implements AutoCloseable {
       V1Lease body = Leases.copy(p.lease);
       body.getMetadata().getAnnotations().put(Leases.FENCED_BY, node);
       putHandoffs(body, entries);
-      return new Op(k, "fence", name, a -> a.replace(body));
+      return new Op(k, OpKind.FENCE, name, a -> a.replace(body));
     }
     V1Lease body = Leases.newLease(config.namespace(), name, Leases.KIND_NODE);
     body.getMetadata().getAnnotations().put(Leases.NODE, x);
@@ -1697,7 +1510,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     putHandoffs(body, entries);
     body.getSpec().holderIdentity(x).leaseDurationSeconds(leaseSeconds());
-    return new Op(k, "fence", name, a -> a.create(body));
+    return new Op(k, OpKind.FENCE, name, a -> a.create(body));
   }
 
   /**
@@ -1711,7 +1524,7 @@ public final class LeaseElector implements AutoCloseable {
       return null;
     }
     if (readBeforeWrite.remove(Genesis.NAME)) {
-      return new Op(k, "read", Genesis.NAME, a -> a.get(Genesis.NAME));
+      return new Op(k, OpKind.READ, Genesis.NAME, a -> a.get(Genesis.NAME));
     }
     if (genesisLease != null) {
       if (!isGcNode(Genesis.NAME, now) || !genesisDone()) {
@@ -1720,7 +1533,7 @@ public final class LeaseElector implements AutoCloseable {
       String rv = Leases.resourceVersion(genesisLease);
       return new Op(
           k,
-          "genesis-delete",
+          OpKind.GENESIS_DELETE,
           Genesis.NAME,
           a -> {
             a.delete(Genesis.NAME, rv);
@@ -1752,7 +1565,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     V1Lease body = Genesis.newLease(config.namespace(), node, free, members, leaseSeconds());
     log.info("genesisCreating node={} vips={} members={}", node, free.size(), members.keySet());
-    return new Op(k, "genesis", Genesis.NAME, a -> a.create(body));
+    return new Op(k, OpKind.GENESIS, Genesis.NAME, a -> a.create(body));
   }
 
   private void onGenesisDone(Op op, V1Lease result, ApiException error) {
@@ -1760,17 +1573,17 @@ public final class LeaseElector implements AutoCloseable {
     if (error == null) {
       if (result != null) {
         applyGenesis(result, now);
-      } else if (op.kind().equals("genesis-delete")) {
-        removeGenesis(null);
+      } else if (op.kind() == OpKind.GENESIS_DELETE) {
+        removeGenesis();
       }
     } else if (error.getCode() == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       readBeforeWrite.add(Genesis.NAME);
       enqueue(GENESIS_KEY, true);
     } else if (error.getCode() == 404) {
-      removeGenesis(null);
+      removeGenesis();
     } else {
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "genesisWriteFailed node={} op={} code={} error={}",
           node,
@@ -1800,21 +1613,20 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void scheduleRebalance() {
-    if (rebalancePosted || config.rebalanceInterval().isZero()) {
+    if (config.rebalanceInterval().isZero()) {
       return;
     }
-    rebalancePosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.REBALANCE,
+        config.rebalanceInterval().toNanos(),
         () -> {
-          rebalancePosted = false;
           if (phase == Phase.CLOSED || closing) {
             return;
           }
           rebalanceOne();
           pump();
           scheduleRebalance();
-        },
-        config.rebalanceInterval().toNanos());
+        });
   }
 
   /**
@@ -1831,9 +1643,9 @@ public final class LeaseElector implements AutoCloseable {
         || !ownValid(now)
         || !apiHealthy(now)
         || genesisLease != null
-        || !inflight.isEmpty()
-        || !pendingLost.isEmpty()
-        || announced.isEmpty()) {
+        || !writes.idle()
+        || reporter.anyReleasePending()
+        || reporter.announcedVips().isEmpty()) {
       return;
     }
     Map<String, Integer> load = new HashMap<>();
@@ -1846,7 +1658,7 @@ public final class LeaseElector implements AutoCloseable {
       }
     }
     int total = 0;
-    for (Optional<String> o : reportedOwner.values()) {
+    for (Optional<String> o : reporter.reportedOwners().values()) {
       if (o.isPresent() && load.containsKey(o.get())) {
         load.merge(o.get(), 1, Integer::sum);
         total++;
@@ -1857,7 +1669,7 @@ public final class LeaseElector implements AutoCloseable {
     if (load.get(node) <= ceil || peersAlike.isEmpty()) {
       return;
     }
-    for (String v : new java.util.TreeSet<>(announced.keySet())) {
+    for (String v : new TreeSet<>(reporter.announcedVips())) {
       String to = Placement.first(v, peersAlike);
       if (load.get(to) < floor) {
         declined.put(v, now + 2 * config.placementFallback().toNanos() + durationNanos);
@@ -1871,23 +1683,19 @@ public final class LeaseElector implements AutoCloseable {
   // ---- liveness Leases of nodes gone for good ----
 
   private void scheduleNodeGc() {
-    if (nodeGcPosted) {
-      return;
-    }
-    nodeGcPosted = true;
     long period =
         Math.max(config.renewInterval().toNanos(), config.releasedLeaseGc().toNanos() / 6);
-    loop.schedule(
+    timers.arm(
+        Timers.Job.NODE_GC,
+        period,
         () -> {
-          nodeGcPosted = false;
           if (phase == Phase.CLOSED || closing) {
             return;
           }
           checkNodeGc();
           pump();
           scheduleNodeGc();
-        },
-        period);
+        });
   }
 
   /**
@@ -1918,6 +1726,7 @@ public final class LeaseElector implements AutoCloseable {
   private boolean goneForGood(Peer p, long now) {
     return !p.node.equals(node)
         && p.present()
+        && p.sameProtocol()
         && (p.fenced() || p.stopped() || lapsed(p, now))
         && now - Math.max(p.changedAt, resyncAt) - config.releasedLeaseGc().toNanos() >= 0;
   }
@@ -1960,7 +1769,7 @@ public final class LeaseElector implements AutoCloseable {
     String rv = Leases.resourceVersion(p.lease);
     return new Op(
         k,
-        "node-gc",
+        OpKind.NODE_GC,
         name,
         a -> {
           a.delete(name, rv);
@@ -1972,9 +1781,9 @@ public final class LeaseElector implements AutoCloseable {
     String x = op.key().id();
     if (error == null || error.getCode() == 404) {
       log.info("nodeLeaseCollected node={} peer={}: gone and referenced by nothing", node, x);
-      removeNode(x, null, loop.nanoTime());
+      removeNode(x, loop.nanoTime());
     } else if (error.getCode() != 409) { // 409: it changed (came back); looked at again later
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "nodeLeaseGcFailed node={} peer={} code={} error={}",
           node,
@@ -2026,7 +1835,7 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void onOpDone(Op op, V1Lease result, ApiException error) {
-    inflight.remove(op.key());
+    writes.finished(op.key());
     if (op.key().kind() == KeyKind.GENESIS) {
       onGenesisDone(op, result, error);
       pump();
@@ -2037,13 +1846,10 @@ public final class LeaseElector implements AutoCloseable {
       pump();
       return;
     }
-    if (op.kind().equals("adopt")) {
-      adoptionsInFlight--;
-    }
     long now = loop.nanoTime();
     if (error == null) {
       switch (op.kind()) {
-        case "gc" -> {
+        case GC -> {
           String v = op.key().id();
           log.info("releasedLeaseDeleted vip={}", v);
           V1Lease l = vips.remove(v);
@@ -2053,27 +1859,36 @@ public final class LeaseElector implements AutoCloseable {
           }
           evaluate(v);
         }
-        case "fence" -> {
-          metrics.fences.incrementAndGet();
+        case FENCE -> {
+          metrics.fences.inc();
           log.warn("nodeFenced node={} peer={}", node, op.key().id());
-          applyNodeLease(result, now);
+          if (versions.answered(Leases.name(result), Leases.resourceVersion(result))) {
+            applyNodeLease(result, now);
+          }
         }
         default -> {
-          if ("release".equals(op.kind())) {
-            metrics.releases.incrementAndGet();
+          if (op.kind() == OpKind.RELEASE) {
+            metrics.releases.inc();
             logVip(op.key().id(), () -> log.info("leaseReleased vip={}", op.key().id()));
           }
           if (result != null) {
-            if (Leases.isNodeLease(result)) {
-              applyNodeLease(result, now);
+            String name = Leases.name(result);
+            boolean take = true;
+            if (op.kind() == OpKind.READ) {
+              versions.read(name, Leases.resourceVersion(result));
             } else {
+              take = versions.answered(name, Leases.resourceVersion(result));
+            }
+            if (take && Leases.isNodeLease(result)) {
+              applyNodeLease(result, now);
+            } else if (take) {
               applyVipLease(result, now, true);
             }
           }
         }
       }
     } else if (error.getCode() == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       log.debug("leaseConflict node={} lease={} op={}", node, op.leaseName(), op.kind());
       readBeforeWrite.add(op.leaseName());
       enqueue(op.key(), true);
@@ -2081,10 +1896,10 @@ public final class LeaseElector implements AutoCloseable {
       if (op.key().fence()) {
         Peer p = peers.get(op.key().id());
         if (p != null && p.present()) {
-          removeNode(p.node, null, now);
+          removeNode(p.node, now);
         }
       } else {
-        removeVip(op.key().id(), null, false);
+        removeVip(op.key().id(), false);
       }
       if (op.key().fence()) {
         fullPass();
@@ -2092,7 +1907,7 @@ public final class LeaseElector implements AutoCloseable {
         evaluate(op.key().id());
       }
     } else {
-      metrics.apiErrors.incrementAndGet();
+      metrics.apiErrors.inc();
       log.warn(
           "leaseWriteFailed node={} lease={} op={} code={} error={}",
           node,
@@ -2181,7 +1996,7 @@ public final class LeaseElector implements AutoCloseable {
     if (now - nextRenewAt < 0) {
       return;
     }
-    if (!ownWritten && !pendingLost.isEmpty()) {
+    if (!ownWritten && reporter.anyReleasePending()) {
       return; // a bulk release: written after the listener heard lost() for every VIP
     }
     V1Lease body = ownBody();
@@ -2193,7 +2008,7 @@ public final class LeaseElector implements AutoCloseable {
     Set<String> handoffsSent = Set.copyOf(pendingHandoffs.keySet());
     renewing = true;
     renewSentAt = now;
-    metrics.requests.incrementAndGet();
+    metrics.requests.inc();
     submit(
         wiring.liveness(),
         () -> {
@@ -2220,6 +2035,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     Map<String, String> a = b.getMetadata().getAnnotations();
     a.put(Leases.NODE, node);
+    a.put(Leases.PROTOCOL, Leases.PROTOCOL_VERSION);
     a.put(INCARNATION, incarnation);
     a.put(Leases.ELIGIBLE, Boolean.toString(healthy && !closing));
     a.put(Leases.STATE, closing ? Leases.STATE_STOPPED : Leases.STATE_RUNNING);
@@ -2242,20 +2058,16 @@ public final class LeaseElector implements AutoCloseable {
     ownNeedsCreate = false;
     pendingHandoffs.keySet().removeAll(handoffsSent);
     long now = loop.nanoTime();
-    metrics.renewals.incrementAndGet();
-    if (own == null || !Leases.newer(own, r)) {
-      own = r;
+    metrics.renewals.inc();
+    own = r;
+    if (versions.answered(ownLeaseName, Leases.resourceVersion(r))) {
+      applyNodeLease(r, now);
     }
     ownVersionWritten(r);
     boolean wasValid = ownValid(now);
     boolean recovered = renewFailedSinceOk || now - sent > durationNanos / 4;
     long rtt = now - sent;
-    if (rtt > config.renewInterval().toNanos() / 5) {
-      writeConcurrency = Math.max(1, writeConcurrency / 2);
-    } else if (rtt < config.renewInterval().toNanos() / 20
-        && writeConcurrency < config.apiConcurrency()) {
-      writeConcurrency++;
-    }
+    writes.renewalTook(rtt, config.renewInterval().toNanos());
     boolean hadFailed = renewFailedSinceOk;
     lastRenewOk = true;
     renewFailedSinceOk = false;
@@ -2265,7 +2077,7 @@ public final class LeaseElector implements AutoCloseable {
       long d = config.deadlineAfter(sent);
       if (d - nodeDeadline > 0 || nodeDeadline == Long.MIN_VALUE) {
         nodeDeadline = d;
-        nodeDeadlineView = d;
+        reporter.nodeDeadline(d);
       }
       loop.schedulePriority(this::deadlineCheck, Math.max(0, nodeDeadline - now));
     }
@@ -2306,17 +2118,8 @@ public final class LeaseElector implements AutoCloseable {
       refreshPeers(now);
       fullPass();
     }
-    if (wasValid && !announced.isEmpty()) {
-      Set<String> renewedVips = new HashSet<>();
-      for (String v : announced.keySet()) {
-        if (!frozenDeadlines.containsKey(v)) {
-          announced.put(v, nodeDeadline);
-          renewedVips.add(v);
-        }
-      }
-      long d = nodeDeadline;
-      Set<String> frozen = Set.copyOf(renewedVips);
-      emit(() -> listener.renewedAll(frozen, d));
+    if (wasValid) {
+      reporter.renewed(nodeDeadline, frozenDeadlines.keySet());
     }
   }
 
@@ -2325,7 +2128,7 @@ public final class LeaseElector implements AutoCloseable {
     long now = loop.nanoTime();
     int code = e.getCode();
     if (code == 409) {
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
       readOwn();
       return;
     }
@@ -2334,9 +2137,9 @@ public final class LeaseElector implements AutoCloseable {
       recreateOwn();
       return;
     }
-    metrics.renewalFailures.incrementAndGet();
-    metrics.apiErrors.incrementAndGet();
-    writeConcurrency = 1;
+    metrics.renewalFailures.inc();
+    metrics.apiErrors.inc();
+    writes.renewalFailed();
     if (!renewFailedSinceOk) {
       log.warn(
           "livenessRenewFailed node={} code={} error={} deadlineInMs={}",
@@ -2354,7 +2157,7 @@ public final class LeaseElector implements AutoCloseable {
 
   private void readOwn() {
     renewing = true;
-    metrics.requests.incrementAndGet();
+    metrics.requests.inc();
     submit(
         wiring.liveness(),
         () -> {
@@ -2372,10 +2175,9 @@ public final class LeaseElector implements AutoCloseable {
   private void onOwnRead(V1Lease r) {
     renewing = false;
     ownNeedsCreate = false;
+    versions.read(ownLeaseName, Leases.resourceVersion(r));
     applyNodeLease(r, loop.nanoTime());
-    if (own == null || Leases.newer(r, own) || Objects.equals(Leases.resourceVersion(r), null)) {
-      own = r;
-    }
+    own = r;
     if (phase != Phase.CLAIMING) {
       renewNow();
     }
@@ -2397,7 +2199,7 @@ public final class LeaseElector implements AutoCloseable {
       return; // startClaim decides
     }
     String inc = Leases.annotation(l, INCARNATION);
-    if (own != null && !Leases.newer(l, own)) {
+    if (own != null && Objects.equals(Leases.resourceVersion(l), Leases.resourceVersion(own))) {
       return;
     }
     boolean foreign = inc != null && !myIncarnations.contains(inc);
@@ -2501,6 +2303,12 @@ public final class LeaseElector implements AutoCloseable {
     fullPass();
   }
 
+  /** The view cannot tell whether a re-list or its own write is newer: read the Lease again. */
+  private void readAgain(String v) {
+    readBeforeWrite.add(VipAddress.parse(v).leaseName());
+    enqueue(Key.vip(v), true);
+  }
+
   private void startClaimLater() {
     Peer self = peers.get(node);
     long now = loop.nanoTime();
@@ -2536,7 +2344,7 @@ public final class LeaseElector implements AutoCloseable {
         "incarnationChanged node={} from={} to={} reason={}", node, previous, incarnation, why);
     // only the VIPs we announced change: lost() for each, before anything else; the renewal that
     // follows evaluates every VIP again
-    for (String v : new ArrayList<>(announced.keySet())) {
+    for (String v : new ArrayList<>(reporter.announcedVips())) {
       evaluate(v);
     }
   }
@@ -2546,11 +2354,11 @@ public final class LeaseElector implements AutoCloseable {
     if (ownWritten && nodeDeadline - now <= 0) {
       metrics.apiHealthy = false;
     }
-    if (ownWritten && nodeDeadline - now <= 0 && !announced.isEmpty()) {
+    if (ownWritten && nodeDeadline - now <= 0 && !reporter.announcedVips().isEmpty()) {
       log.warn(
           "deadlineExpired node={} owned={}: no renewal landed in time; letting go",
           node,
-          announced.size());
+          reporter.announcedVips().size());
       refreshPeers(now);
       evaluateAll();
       pump();
@@ -2594,31 +2402,6 @@ public final class LeaseElector implements AutoCloseable {
     try (var a = MDC.putCloseable("vip", vip);
         var b = MDC.putCloseable("lease", VipAddress.parse(vip).leaseName())) {
       logCall.run();
-    }
-  }
-
-  /** Counters (any thread) and gauges (written by the loop). */
-  private static final class Metrics {
-    final AtomicLong acquisitions = new AtomicLong();
-    final Map<LossReason, AtomicLong> losses = new EnumMap<>(LossReason.class);
-    final AtomicLong releases = new AtomicLong();
-    final AtomicLong fences = new AtomicLong();
-    final AtomicLong conflicts = new AtomicLong();
-    final AtomicLong apiErrors = new AtomicLong();
-    final AtomicLong renewals = new AtomicLong();
-    final AtomicLong renewalFailures = new AtomicLong();
-    final AtomicLong watchRestarts = new AtomicLong();
-    final AtomicLong requests = new AtomicLong();
-    volatile int knownVips;
-    volatile int candidateVips;
-    volatile int liveNodes;
-    volatile int eligibleNodes;
-    volatile boolean apiHealthy = true;
-
-    Metrics() {
-      for (LossReason r : LossReason.values()) {
-        losses.put(r, new AtomicLong());
-      }
     }
   }
 }

@@ -47,6 +47,20 @@ final class Leases {
   static final String RELEASED_BY = "vipgress.dev/released-by";
   static final String HANDOFF = "vipgress.dev/handoff";
 
+  /**
+   * The protocol version of the elector that wrote a Lease (absent: 1, the rules before it was
+   * written). Electors of different versions might place, hand off or resolve by different rules,
+   * so an elector never places a VIP onto, takes a VIP from, fences, names as heir or genesis
+   * member, or collects a node whose liveness Lease carries another version, and ignores a genesis
+   * Lease of another version: in a mixed cluster (a rolling upgrade) each version only moves VIPs
+   * among its own nodes, and a VIP held by a node of another version stays with it until that node
+   * restarts under this version. A version bump is needed whenever placement, handoff, genesis or
+   * fencing rules change.
+   */
+  static final String PROTOCOL = "vipgress.dev/protocol";
+
+  static final String PROTOCOL_VERSION = "1";
+
   static final String NODE_PREFIX = "node-";
   private static final int MAX_NAME = 253;
 
@@ -107,30 +121,18 @@ final class Leases {
     return a == null ? null : a.get(key);
   }
 
+  /** Whether {@code l} was written under this elector's protocol version (absent counts as 1). */
+  static boolean sameProtocol(V1Lease l) {
+    String p = annotation(l, PROTOCOL);
+    return p == null || PROTOCOL_VERSION.equals(p);
+  }
+
   static String uid(V1Lease l) {
     return l.getMetadata() == null ? null : l.getMetadata().getUid();
   }
 
   static String resourceVersion(V1Lease l) {
     return l.getMetadata() == null ? null : l.getMetadata().getResourceVersion();
-  }
-
-  /**
-   * Whether {@code a} is a later version of the same object than {@code b}. Resource versions are
-   * compared as numbers when both are (etcd revisions); otherwise any different one counts as
-   * newer.
-   */
-  static boolean newer(V1Lease a, V1Lease b) {
-    String ra = resourceVersion(a);
-    String rb = resourceVersion(b);
-    if (ra == null || rb == null) {
-      return true;
-    }
-    try {
-      return Long.parseLong(ra) > Long.parseLong(rb);
-    } catch (NumberFormatException e) {
-      return !ra.equals(rb);
-    }
   }
 
   static V1Lease copy(V1Lease l) {
@@ -167,6 +169,8 @@ final class Leases {
     Map<String, String> labels = new HashMap<>();
     labels.put(MANAGED_BY, MANAGED_BY_VALUE);
     labels.put(KIND, kind);
+    Map<String, String> annotations = new HashMap<>();
+    annotations.put(PROTOCOL, PROTOCOL_VERSION);
     return new V1Lease()
         .apiVersion("coordination.k8s.io/v1")
         .kind("Lease")
@@ -175,7 +179,7 @@ final class Leases {
                 .name(name)
                 .namespace(namespace)
                 .labels(labels)
-                .annotations(new HashMap<>()))
+                .annotations(annotations))
         .spec(new V1LeaseSpec());
   }
 

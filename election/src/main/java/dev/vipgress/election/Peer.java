@@ -55,6 +55,11 @@ final class Peer {
     return lease != null && Leases.STATE_STOPPED.equals(Leases.annotation(lease, Leases.STATE));
   }
 
+  /** Whether it runs this elector's protocol version (unknown while its Lease is missing). */
+  boolean sameProtocol() {
+    return lease == null || Leases.sameProtocol(lease);
+  }
+
   boolean eligibleFlag() {
     return lease != null && "true".equals(Leases.annotation(lease, Leases.ELIGIBLE));
   }

@@ -38,6 +38,34 @@ final class FakeApiServer {
   long jitterMillis = 0;
   long watchLatencyMillis = 1;
 
+  /**
+   * Resource versions are unordered numbers (they are opaque: the API server promises only that
+   * equal means unchanged), to catch code that orders them.
+   */
+  boolean opaqueVersions;
+
+  private final java.util.Set<Long> usedVersions = new java.util.HashSet<>();
+
+  /**
+   * VIP Leases created with a holder other than the one of its deleted predecessor while no genesis
+   * Lease existed: first owners come only from a genesis Lease.
+   */
+  final List<String> claimedOutsideGenesis = new ArrayList<>();
+
+  private final Map<String, String> lastHolder = new java.util.HashMap<>();
+
+  private String nextVersion() {
+    ++revision;
+    if (!opaqueVersions) {
+      return Long.toString(revision);
+    }
+    long v;
+    do {
+      v = 1_000_000L + random.nextLong(9_000_000L);
+    } while (!usedVersions.add(v));
+    return Long.toString(v);
+  }
+
   FakeApiServer(FakeScheduler sched, long seed) {
     this.sched = sched;
     this.random = new Random(seed);
@@ -156,7 +184,7 @@ final class FakeApiServer {
         throw new ApiException(409, "conflict");
       }
       V1Lease stored = Leases.copy(lease);
-      stored.getMetadata().resourceVersion(Long.toString(++revision));
+      stored.getMetadata().resourceVersion(nextVersion());
       objects.put(name, stored);
       notifyWatches("MODIFIED", stored);
       return Leases.copy(stored);
@@ -197,8 +225,15 @@ final class FakeApiServer {
     if (objects.containsKey(name)) {
       throw new ApiException(409, "already exists");
     }
+    String holder = Leases.holder(lease);
+    if (Leases.isVipLease(lease)
+        && !holder.isEmpty()
+        && !objects.containsKey(Genesis.NAME)
+        && !holder.equals(lastHolder.get(name))) {
+      claimedOutsideGenesis.add(name + " by " + holder);
+    }
     V1Lease stored = Leases.copy(lease);
-    stored.getMetadata().resourceVersion(Long.toString(++revision)).uid("uid-" + revision);
+    stored.getMetadata().resourceVersion(nextVersion()).uid("uid-" + revision);
     objects.put(name, stored);
     notifyWatches("ADDED", stored);
     return Leases.copy(stored);
@@ -207,8 +242,9 @@ final class FakeApiServer {
   void deleteByHand(String name) {
     V1Lease cur = objects.remove(name);
     if (cur != null) {
+      lastHolder.put(name, Leases.holder(cur));
       V1Lease gone = Leases.copy(cur);
-      gone.getMetadata().resourceVersion(Long.toString(++revision));
+      gone.getMetadata().resourceVersion(nextVersion());
       notifyWatches("DELETED", gone);
     }
   }

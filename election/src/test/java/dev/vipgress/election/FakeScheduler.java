@@ -38,6 +38,17 @@ final class FakeScheduler implements Scheduler {
     return true;
   }
 
+  /** The most tasks due at one future instant (duplicate timers pile up there). */
+  long mostTasksAtOneInstant() {
+    java.util.Map<Long, Long> at = new java.util.HashMap<>();
+    for (Task t : tasks) {
+      if (t.at() > now) {
+        at.merge(t.at(), 1L, Long::sum);
+      }
+    }
+    return at.values().stream().mapToLong(Long::longValue).max().orElse(0);
+  }
+
   void advance(Duration d) {
     long target = now + d.toNanos();
     while (!tasks.isEmpty() && tasks.peek().at() <= target) {

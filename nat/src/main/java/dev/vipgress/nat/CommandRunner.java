@@ -2,6 +2,7 @@ package dev.vipgress.nat;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /** Runs a program; the seam between the applier and the kernel tools (faked in tests). */
@@ -29,5 +30,18 @@ public interface CommandRunner {
    */
   default Result run(List<String> argv, Supplier<String> stdin, Duration timeout) {
     return run(argv, stdin.get(), timeout);
+  }
+
+  /**
+   * Runs a long-lived program that prints events ({@code ip monitor}) and hands each line it prints
+   * to {@code onLine}, on a thread of its own; restarted if it exits, until the returned handle is
+   * closed. {@code onLine} must only record or enqueue.
+   */
+  Watch watch(List<String> argv, Consumer<String> onLine);
+
+  /** A running {@link #watch}; closing it stops the program. */
+  interface Watch extends AutoCloseable {
+    @Override
+    void close();
   }
 }

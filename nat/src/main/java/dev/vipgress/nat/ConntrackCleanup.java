@@ -1,10 +1,10 @@
 package dev.vipgress.nat;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Which conntrack entries to delete when ownership changes (datapath.md, "Failover"). Pure: from
@@ -33,40 +33,40 @@ public final class ConntrackCleanup {
     for (Family f : Family.values()) {
       Set<String> was = before.get("vips" + f.suffix).keySet();
       Set<String> now = after.get("vips" + f.suffix).keySet();
-      for (String v : new TreeSet<>(was)) {
-        if (!now.contains(v)) {
-          out.add(cmd(f, "-q", v));
-        }
+      for (String v : TableState.sorted(minus(was, now))) {
+        out.add(cmd(f, "-q", v));
       }
-      for (String v : new TreeSet<>(now)) {
-        if (!was.contains(v)) {
-          out.add(cmd(f, "-q", v));
-          out.add(cmd(f, "-d", v));
-        }
+      for (String v : TableState.sorted(minus(now, was))) {
+        out.add(cmd(f, "-q", v));
+        out.add(cmd(f, "-d", v));
       }
       Set<String> steered = NftRenderer.pods(before, "steer" + f.suffix);
-      Map<String, String> snat = after.get("snat" + f.suffix);
-      Set<String> scoped = new TreeSet<>();
-      for (String k : after.get("snat" + f.suffix + "s").keySet()) {
-        scoped.add(k.substring(0, k.indexOf(' ')));
-      }
+      Set<String> snatted = NftRenderer.pods(after, "snat" + f.suffix);
+      List<String> moved = new ArrayList<>();
       for (String p : steered) {
-        if (snat.containsKey(p) || scoped.contains(p)) {
-          out.add(cmd(f, "-s", p));
+        if (snatted.contains(p)) {
+          moved.add(p);
         }
       }
-      Set<String> wasBackend = new TreeSet<>(steered);
-      wasBackend.addAll(before.get("snat" + f.suffix).keySet());
-      for (String k : before.get("snat" + f.suffix + "s").keySet()) {
-        wasBackend.add(k.substring(0, k.indexOf(' ')));
+      for (String p : TableState.sorted(moved)) {
+        out.add(cmd(f, "-s", p));
       }
-      Set<String> isBackend = new TreeSet<>(NftRenderer.pods(after, "steer" + f.suffix));
-      isBackend.addAll(snat.keySet());
-      isBackend.addAll(scoped);
-      for (String p : isBackend) {
-        if (!wasBackend.contains(p)) {
-          out.add(cmd(f, "-s", p));
-        }
+      Set<String> wasBackend = new HashSet<>(steered);
+      wasBackend.addAll(NftRenderer.pods(before, "snat" + f.suffix));
+      Set<String> isBackend = new HashSet<>(NftRenderer.pods(after, "steer" + f.suffix));
+      isBackend.addAll(snatted);
+      for (String p : TableState.sorted(minus(isBackend, wasBackend))) {
+        out.add(cmd(f, "-s", p));
+      }
+    }
+    return out;
+  }
+
+  private static Set<String> minus(Set<String> a, Set<String> b) {
+    Set<String> out = new HashSet<>();
+    for (String x : a) {
+      if (!b.contains(x)) {
+        out.add(x);
       }
     }
     return out;

@@ -3,7 +3,7 @@ package dev.vipgress.nat;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,7 +65,7 @@ public record NatPlan(
   }
 
   public NatPlan {
-    deadlines = Collections.unmodifiableMap(new TreeMap<>(deadlines));
+    deadlines = Collections.unmodifiableMap(deadlines);
     slots = Collections.unmodifiableSortedMap(new TreeMap<>(slots));
     clusterRanges = List.copyOf(clusterRanges);
     conflicts = List.copyOf(conflicts);
@@ -92,27 +92,46 @@ public record NatPlan(
       Set<InetAddress> localAddresses) {
     List<String> conflicts = new ArrayList<>();
     List<ApplyResult.Refused> refused = new ArrayList<>();
-    Map<String, SortedMap<String, String>> el = new LinkedHashMap<>();
+    // Hash maps throughout and no sorting of the whole state: the plan costs a few hash operations
+    // per element, and the order of the input never matters (every tie is broken by address).
+    int owners = desired.owned().size();
+    int pods = desired.steering().size() + desired.egressBackends().size();
+    Map<String, Map<String, String>> el = new HashMap<>();
     for (String n : TableState.TRACKED) {
-      el.put(n, new TreeMap<>());
+      boolean big = n.matches("(vips|owned|snat)[46]");
+      boolean steer = n.matches("(steer|backends)[46]");
+      el.put(n, HashMap.newHashMap(big ? owners : steer ? pods : 16));
     }
     List<Cidr> cluster = normalise(desired.clusterRanges());
     for (Cidr c : cluster) {
       el.get("cluster" + c.family().suffix).put(key(c), "");
     }
 
-    Map<String, Long> deadlines = new TreeMap<>();
-    Map<InetAddress, InetAddress> vipOfPod = new LinkedHashMap<>();
-    List<OwnedVip> owned = new ArrayList<>(desired.owned());
-    owned.sort(Comparator.comparing(OwnedVip::vip, Addresses.COMPARATOR));
-    Set<InetAddress> seenVips = new HashSet<>();
-    for (OwnedVip o : owned) {
+    Map<InetAddress, OwnedVip> byVip = HashMap.newHashMap(owners);
+    for (OwnedVip o : desired.owned()) {
+      OwnedVip prev = byVip.get(o.vip());
+      if (prev != null) {
+        conflicts.add(
+            "VIP " + Addresses.format(o.vip()) + " listed twice; the earlier deadline wins");
+        if (prev.deadlineNanos() <= o.deadlineNanos()) {
+          continue;
+        }
+      }
+      byVip.put(o.vip(), o);
+    }
+    // a pod egresses as the lowest VIP that lists it
+    Map<InetAddress, InetAddress> vipOfPod = HashMap.newHashMap(owners);
+    for (OwnedVip o : byVip.values()) {
+      for (InetAddress pod : o.backends()) {
+        if (Family.of(pod) == o.family()) {
+          vipOfPod.merge(pod, o.vip(), (a, b) -> Addresses.COMPARATOR.compare(a, b) <= 0 ? a : b);
+        }
+      }
+    }
+    Map<String, Long> deadlines = HashMap.newHashMap(owners);
+    for (OwnedVip o : byVip.values()) {
       Family f = o.family();
       String vip = Addresses.format(o.vip());
-      if (!seenVips.add(o.vip())) {
-        conflicts.add("VIP " + vip + " listed twice; the first entry wins");
-        continue;
-      }
       el.get("vips" + f.suffix).put(vip, "");
       el.get("owned" + f.suffix).put(vip, "");
       deadlines.put(vip, o.deadlineNanos());
@@ -120,38 +139,40 @@ public record NatPlan(
       if (!o.scope().isEmpty() && scope.isEmpty()) {
         conflicts.add("VIP " + vip + " has no scope prefix of its own family; nothing is SNATed");
       }
-      List<InetAddress> backends = sorted(o.backends());
-      for (InetAddress pod : backends) {
+      for (InetAddress pod : o.backends()) {
         if (Family.of(pod) != f) {
           continue;
         }
-        InetAddress other = vipOfPod.putIfAbsent(pod, o.vip());
-        if (other != null) {
+        InetAddress winner = vipOfPod.get(pod);
+        if (!winner.equals(o.vip())) {
           conflicts.add(
               "pod "
                   + Addresses.format(pod)
                   + " backs VIPs "
-                  + Addresses.format(other)
+                  + Addresses.format(winner)
                   + " and "
                   + vip
                   + "; it egresses as "
-                  + Addresses.format(other));
+                  + Addresses.format(winner));
           continue;
         }
+        String p = Addresses.format(pod);
         if (o.scope().isEmpty()) {
-          el.get("snat" + f.suffix).put(Addresses.format(pod), vip);
+          el.get("snat" + f.suffix).put(p, vip);
         } else {
           for (Cidr c : scope) {
-            el.get("snat" + f.suffix + "s").put(Addresses.format(pod) + " . " + key(c), vip);
+            el.get("snat" + f.suffix + "s").put(p + " . " + key(c), vip);
           }
         }
       }
     }
 
-    SortedMap<Integer, SlotRoute> slots = new TreeMap<>();
-    List<InetAddress> steeredPods = sorted(desired.steering().keySet());
-    for (InetAddress pod : steeredPods) {
-      Steer s = desired.steering().get(pod);
+    // the steering that can be installed, and per owner the one way to reach it
+    Map<InetAddress, Steer> steerable = new HashMap<>();
+    Map<String, SlotRoute> routeOf = new HashMap<>();
+    for (Map.Entry<InetAddress, Steer> e : desired.steering().entrySet()) {
+      InetAddress pod = e.getKey();
+      Steer s = e.getValue();
       Family f = Family.of(pod);
       String p = Addresses.format(pod);
       if (vipOfPod.containsKey(pod)) {
@@ -194,12 +215,31 @@ public record NatPlan(
                 + " not steered");
         continue;
       }
-      Integer slot = slotOfOwner.get(s.ownerNode());
-      if (slot == null) {
+      if (!slotOfOwner.containsKey(s.ownerNode())) {
         throw new IllegalArgumentException("no slot assigned to owner " + s.ownerNode());
       }
+      steerable.put(pod, s);
+      // the lowest tunnel endpoint (none: directly) and the lowest next hop per family win
+      SlotRoute r = routeOf.get(s.ownerNode());
+      if (r == null) {
+        r = new SlotRoute(s.ownerNode(), null, null, s.tunnelEndpoint());
+      } else if (lower(s.tunnelEndpoint(), r.tunnel())) {
+        r = new SlotRoute(s.ownerNode(), r.nextHop4(), r.nextHop6(), s.tunnelEndpoint());
+      }
+      if (r.nextHop(f) == null || lower(s.ownerNextHop(), r.nextHop(f))) {
+        r = r.with(f, s.ownerNextHop());
+      }
+      routeOf.put(s.ownerNode(), r);
+    }
+    SortedMap<Integer, SlotRoute> slots = new TreeMap<>();
+    routeOf.forEach((owner, r) -> slots.put(slotOfOwner.get(owner), r));
+    for (Map.Entry<InetAddress, Steer> e : steerable.entrySet()) {
+      Steer s = e.getValue();
+      Family f = Family.of(e.getKey());
+      String p = Addresses.format(e.getKey());
+      int slot = slotOfOwner.get(s.ownerNode());
       SlotRoute r = slots.get(slot);
-      if (r != null && !Objects.equals(r.tunnel(), s.tunnelEndpoint())) {
+      if (!Objects.equals(r.tunnel(), s.tunnelEndpoint())) {
         conflicts.add(
             "owner "
                 + s.ownerNode()
@@ -211,22 +251,16 @@ public record NatPlan(
                 + p
                 + " follows the first");
       }
-      InetAddress nh = r == null ? null : r.nextHop(f);
-      if (nh != null && !nh.equals(s.ownerNextHop())) {
+      if (!r.nextHop(f).equals(s.ownerNextHop())) {
         conflicts.add(
             "owner "
                 + s.ownerNode()
                 + " has next hops "
-                + Addresses.format(nh)
+                + Addresses.format(r.nextHop(f))
                 + " and "
                 + Addresses.format(s.ownerNextHop())
                 + "; using "
-                + Addresses.format(nh));
-      } else if (nh == null) {
-        r =
-            (r == null ? new SlotRoute(s.ownerNode(), null, null, s.tunnelEndpoint()) : r)
-                .with(f, s.ownerNextHop());
-        slots.put(slot, r);
+                + Addresses.format(r.nextHop(f)));
       }
       if (r.tunnel() != null && config.mssClamp()) {
         el.get("tunnel" + f.suffix).put(p, "");
@@ -241,6 +275,7 @@ public record NatPlan(
         }
       }
     }
+    List<InetAddress> steeredPods = new ArrayList<>(desired.steering().keySet());
     Map<InetAddress, Set<Cidr>> failClosed = new LinkedHashMap<>(desired.egressBackends());
     for (InetAddress pod : steeredPods) {
       failClosed.putIfAbsent(pod, desired.steering().get(pod).scope());
@@ -260,7 +295,8 @@ public record NatPlan(
         el.get("backends" + f.suffix + "s").put(p + " . " + key(c), "");
       }
     }
-    TableState table = new TableState(true, new TreeMap<>(el));
+    TableState table = new TableState(true, el);
+    conflicts.sort(null);
     return new NatPlan(table, deadlines, slots, cluster, conflicts, refused);
   }
 
@@ -337,6 +373,14 @@ public record NatPlan(
     return out;
   }
 
+  /** Whether {@code a} orders before {@code b}; no address (null) orders first. */
+  private static boolean lower(InetAddress a, InetAddress b) {
+    if (a == null || b == null) {
+      return a == null && b != null;
+    }
+    return Addresses.COMPARATOR.compare(a, b) < 0;
+  }
+
   private static String how(InetAddress tunnel) {
     return tunnel == null ? "directly" : "through VXLAN to " + Addresses.format(tunnel);
   }
@@ -368,12 +412,6 @@ public record NatPlan(
       }
     }
     return normalise(same);
-  }
-
-  private static List<InetAddress> sorted(Set<InetAddress> s) {
-    List<InetAddress> l = new ArrayList<>(s);
-    l.sort(Addresses.COMPARATOR);
-    return l;
   }
 
   /** nft's spelling of an interval element: a bare address for a host prefix. */

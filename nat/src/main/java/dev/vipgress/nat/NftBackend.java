@@ -4,12 +4,12 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -52,6 +52,10 @@ public final class NftBackend implements AutoCloseable {
   private List<String> lastConflicts = List.of();
   private boolean started;
   private boolean closed;
+
+  /** Set by the kernel watch (another thread) when routes or links changed under us. */
+  private final java.util.concurrent.atomic.AtomicBoolean kernelChanged =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   public NftBackend(NatConfig config) {
     this(config, new ProcessCommandRunner(), System::nanoTime);
@@ -211,16 +215,34 @@ public final class NftBackend implements AutoCloseable {
     Set<String> live = live(timeouts(plan.deadlines()));
     want = want.withOwned(live);
     script.addAll(renderer.elements(from, want));
-    List<ApplyResult.Refused> nftRefused = NftTransaction.commit(script, kernel::nft);
+    // a small change carries the heartbeat along (one nft run, not two); a large one never does
+    Heartbeat hb =
+        script.size() <= SMALL_SCRIPT
+            ? new Heartbeat(want.withAlive(listing.state().alive()), plan.deadlines())
+            : null;
+    List<ApplyResult.Refused> nftRefused =
+        NftTransaction.commit(
+            script,
+            lines ->
+                hb == null
+                    ? kernel.nft(lines)
+                    : kernel.nft(
+                        () -> {
+                          List<String> all = new ArrayList<>(lines);
+                          all.addAll(hb.render());
+                          return all;
+                        }));
     refused.addAll(nftRefused);
     listing =
         new NftListing(
-            want.withAlive(listing.state().alive()),
+            hb == null ? want.withAlive(listing.state().alive()) : hb.committed(),
             listing.sets().isEmpty() || rebuild ? allNames() : listing.sets(),
             renderer.ruleCounts(),
             Set.of("fence; " + renderer.fingerprint()));
     slots = newSlots;
-    arm(plan.deadlines());
+    if (hb == null) {
+      arm(plan.deadlines());
+    }
 
     paths.addAll(kernel.ipBatch(rd.after()));
     paths.addAll(kernel.neighBatch(td.neighAfter()));
@@ -239,7 +261,7 @@ public final class NftBackend implements AutoCloseable {
             ? cleanConntrack(ConntrackCleanup.commands(before, plan.table()))
             : 0;
     LOG.atInfo()
-        .addKeyValue("vips", plan.table().vips().size())
+        .addKeyValue("vips", plan.deadlines().size())
         .addKeyValue("live", live.size())
         .addKeyValue("slots", newSlots.size())
         .addKeyValue("refused", refused.size())
@@ -265,6 +287,27 @@ public final class NftBackend implements AutoCloseable {
   }
 
   /**
+   * Watches the kernel's links and routes ({@code ip -o monitor link route}): when an uplink or the
+   * tunnel device changes (a link that goes down takes the steering routes through it along,
+   * silently) or a steering table changes, the next {@link #apply} or {@link #refresh} re-reads
+   * rules, routes, neighbours and FDB and restores what is missing, and {@code onChange} is called
+   * — on the watch's thread: it must only enqueue that apply. Level-triggered against the kernel,
+   * not against what was last written.
+   *
+   * @return the running watch; close it before {@link #close}
+   */
+  public CommandRunner.Watch watchKernel(Runnable onChange) {
+    return runner.watch(
+        KernelEvents.command(config),
+        line -> {
+          if (KernelEvents.relevant(line, config)) {
+            kernelChanged.set(true);
+            onChange.run();
+          }
+        });
+  }
+
+  /**
    * Re-arms the heartbeat to the earliest (new) deadline of the live owned VIPs, and fences VIPs
    * whose own deadline has passed; nothing else. Cheap: one small nft transaction whatever the
    * number of VIPs, no read-back. VIPs the last {@link #apply} did not install are ignored (they
@@ -274,54 +317,70 @@ public final class NftBackend implements AutoCloseable {
    */
   public void refresh(NodeDesired desired) {
     ensureOpen();
-    if (listing == null) {
+    if (listing == null || kernelChanged.get()) {
       apply(desired);
       return;
     }
-    Map<String, Long> deadlines = new TreeMap<>();
+    Map<String, Long> deadlines = new HashMap<>();
     for (OwnedVip o : desired.owned()) {
       deadlines.put(Addresses.format(o.vip()), o.deadlineNanos());
     }
     arm(deadlines);
   }
 
+  /** Element scripts up to this many lines carry the heartbeat in the same (small) transaction. */
+  static final int SMALL_SCRIPT = 64;
+
   /**
-   * The heartbeat transaction: timeouts computed once {@code nft} is running, immediately before
-   * the script is handed to it, so the kernel state never outlives a deadline by the time it took
-   * to render and start anything.
+   * The heartbeat for the table as {@code cur} holds it: rendered only once {@code nft} is running,
+   * immediately before the script is handed to it, so the kernel state never outlives a deadline by
+   * the time it took to render, start or commit anything else.
    */
+  private final class Heartbeat {
+    private final TableState cur;
+    private final Map<String, Long> deadlines;
+    private final Set<String> owned;
+    private final Set<String> live = new HashSet<>();
+    private long ms;
+
+    Heartbeat(TableState cur, Map<String, Long> deadlines) {
+      this.cur = cur;
+      this.deadlines = deadlines;
+      this.owned = new HashSet<>(cur.get("owned4").keySet());
+      owned.addAll(cur.get("owned6").keySet());
+    }
+
+    List<String> render() {
+      Map<String, Long> mine = new HashMap<>();
+      for (String v : cur.vips()) {
+        mine.put(v, deadlines.getOrDefault(v, 0L));
+      }
+      Map<String, Long> timeouts = timeouts(mine);
+      live.clear();
+      live.addAll(live(timeouts));
+      ms = heartbeatMs(timeouts);
+      return renderer.heartbeat(
+          ms,
+          TableState.sorted(owned.stream().filter(v -> !live.contains(v)).toList()),
+          TableState.sorted(live.stream().filter(v -> !owned.contains(v)).toList()));
+    }
+
+    /** The table once the heartbeat is committed. */
+    TableState committed() {
+      return cur.withOwned(live).withAlive(alive(ms));
+    }
+  }
+
+  /** The heartbeat in its own small transaction. */
   private void arm(Map<String, Long> deadlines) {
-    TableState cur = listing.state();
-    Set<String> installed = cur.vips();
-    Set<String> owned = new TreeSet<>(cur.get("owned4").keySet());
-    owned.addAll(cur.get("owned6").keySet());
-    long[] heartbeat = {0};
-    Set<String> live = new TreeSet<>();
-    CommandRunner.Result r =
-        kernel.nft(
-            () -> {
-              Map<String, Long> mine = new TreeMap<>();
-              for (String v : installed) {
-                mine.put(v, deadlines.getOrDefault(v, 0L));
-              }
-              Map<String, Long> timeouts = timeouts(mine);
-              live.addAll(live(timeouts));
-              heartbeat[0] = heartbeatMs(timeouts);
-              return renderer.heartbeat(
-                  heartbeat[0],
-                  owned.stream().filter(v -> !live.contains(v)).toList(),
-                  live.stream().filter(v -> !owned.contains(v)).toList());
-            });
+    Heartbeat hb = new Heartbeat(listing.state(), deadlines);
+    CommandRunner.Result r = kernel.nft(hb::render);
     if (!r.ok()) {
       listing = null;
       throw new NatException("nft heartbeat failed: " + r.stderr().strip());
     }
     listing =
-        new NftListing(
-            cur.withOwned(live).withAlive(alive(heartbeat[0])),
-            listing.sets(),
-            listing.ruleCounts(),
-            listing.comments());
+        new NftListing(hb.committed(), listing.sets(), listing.ruleCounts(), listing.comments());
   }
 
   /**
@@ -423,14 +482,24 @@ public final class NftBackend implements AutoCloseable {
 
   private void sync(boolean force) {
     long now = nanoClock.getAsLong();
+    boolean changed = kernelChanged.getAndSet(false);
     if (!force
         && listing != null
         && routeView != null
         && tunnelView != null
         && now - syncedAtNanos < config.resyncInterval().toNanos()) {
+      if (changed) {
+        // links or routes changed: the table is untouched by that, the paths may not be
+        syncPaths();
+      }
       return;
     }
     listing = kernel.readTable();
+    syncPaths();
+    syncedAtNanos = now;
+  }
+
+  private void syncPaths() {
     if (config.vxlan()) {
       // someone may have deleted or changed the device (and with it our routes through it)
       kernel.ensureDevice();
@@ -440,19 +509,18 @@ public final class NftBackend implements AutoCloseable {
     }
     routeView = kernel.readRoutes();
     localAddresses = kernel.readAddresses();
-    syncedAtNanos = now;
   }
 
   private Map<String, Long> timeouts(Map<String, Long> deadlines) {
     long now = nanoClock.getAsLong();
-    Map<String, Long> m = new TreeMap<>();
+    Map<String, Long> m = new HashMap<>();
     deadlines.forEach(
         (v, d) -> m.put(v, Math.max(0, (d - now) / 1_000_000 - config.fenceMargin().toMillis())));
     return m;
   }
 
   private static Set<String> live(Map<String, Long> timeouts) {
-    Set<String> live = new TreeSet<>();
+    Set<String> live = new HashSet<>();
     timeouts.forEach(
         (v, ms) -> {
           if (ms > 0) {

@@ -4,7 +4,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -49,7 +48,7 @@ public record NftListing(
       throw new IllegalArgumentException("not an nft JSON listing");
     }
     boolean present = false;
-    SortedMap<String, SortedMap<String, String>> elements = new TreeMap<>();
+    Map<String, Map<String, String>> elements = new java.util.HashMap<>();
     Set<String> alive = new TreeSet<>();
     Set<String> sets = new HashSet<>();
     Map<String, Integer> rules = new TreeMap<>();
@@ -65,7 +64,7 @@ public record NftListing(
       if (setObj instanceof Map<?, ?> sm && table.equals(sm.get("table"))) {
         String name = String.valueOf(sm.get("name"));
         sets.add(name);
-        SortedMap<String, String> els = new TreeMap<>();
+        Map<String, String> els = new java.util.HashMap<>();
         if (sm.get("elem") instanceof List<?> elems) {
           for (Object e : elems) {
             if (e instanceof List<?> pair && pair.size() == 2) {

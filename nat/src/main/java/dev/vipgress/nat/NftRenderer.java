@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Renders nft scripts: the table's structure, and the element changes that turn one {@link
@@ -348,37 +347,35 @@ public final class NftRenderer {
   }
 
   /**
-   * One linear walk over two maps in natural key order (as {@link TableState} keeps them): keys to
-   * delete and elements to add.
+   * Keys to delete and elements to add: hash lookups, so the cost follows the maps' size only when
+   * they differ in size or content, and the output (in key order) the size of the change.
    */
   private static void diff(
-      java.util.SortedMap<String, String> cur,
-      java.util.SortedMap<String, String> want,
-      List<String> del,
-      List<String> add) {
-    if (cur.equals(want)) {
+      Map<String, String> cur, Map<String, String> want, List<String> del, List<String> add) {
+    if (cur == want || (cur.isEmpty() && want.isEmpty())) {
       return;
     }
-    var ci = cur.entrySet().iterator();
-    var wi = want.entrySet().iterator();
-    Map.Entry<String, String> c = ci.hasNext() ? ci.next() : null;
-    Map.Entry<String, String> w = wi.hasNext() ? wi.next() : null;
-    while (c != null || w != null) {
-      int cmp = c == null ? 1 : w == null ? -1 : c.getKey().compareTo(w.getKey());
-      if (cmp < 0) {
-        del.add(c.getKey());
-        c = ci.hasNext() ? ci.next() : null;
-      } else if (cmp > 0) {
-        add.add(element(w));
-        w = wi.hasNext() ? wi.next() : null;
-      } else {
-        if (!c.getValue().equals(w.getValue())) {
-          del.add(c.getKey());
-          add.add(element(w));
-        }
-        c = ci.hasNext() ? ci.next() : null;
-        w = wi.hasNext() ? wi.next() : null;
+    List<String> d = new ArrayList<>();
+    List<String> a = new ArrayList<>();
+    for (Map.Entry<String, String> c : cur.entrySet()) {
+      String w = want.get(c.getKey());
+      if (w == null) {
+        d.add(c.getKey());
+      } else if (!w.equals(c.getValue())) {
+        d.add(c.getKey());
+        a.add(c.getKey());
       }
+    }
+    for (String k : want.keySet()) {
+      if (!cur.containsKey(k)) {
+        a.add(k);
+      }
+    }
+    d.sort(null);
+    a.sort(null);
+    del.addAll(d);
+    for (String k : a) {
+      add.add(element(Map.entry(k, want.get(k))));
     }
   }
 
@@ -427,7 +424,7 @@ public final class NftRenderer {
 
   /** The pod addresses in a map and its scoped twin. */
   static Set<String> pods(TableState t, String map) {
-    Set<String> s = new TreeSet<>(t.get(map).keySet());
+    Set<String> s = new java.util.HashSet<>(t.get(map).keySet());
     for (String k : t.get(map + "s").keySet()) {
       s.add(k.substring(0, k.indexOf(' ')));
     }

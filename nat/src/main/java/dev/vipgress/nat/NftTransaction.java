@@ -38,9 +38,6 @@ final class NftTransaction {
     List<ApplyResult.Refused> refused = new ArrayList<>();
     List<String> lines = script;
     for (int round = 0; round < ROUNDS; round++) {
-      if (lines.isEmpty()) {
-        return refused;
-      }
       Result r = nft.apply(lines);
       if (r.ok()) {
         return refused;

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /** Runs programs as child processes. */
@@ -53,6 +54,60 @@ public final class ProcessCommandRunner implements CommandRunner {
       throw new NatException("interrupted while running " + argv.get(0), e);
     }
     return new Result(p.exitValue(), out.join(), err.join());
+  }
+
+  @Override
+  public Watch watch(List<String> argv, Consumer<String> onLine) {
+    java.util.concurrent.atomic.AtomicBoolean closed =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicReference<Process> current =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread t =
+        Thread.ofVirtual()
+            .name("nat-watch")
+            .start(
+                () -> {
+                  while (!closed.get()) {
+                    try {
+                      Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+                      current.set(p);
+                      if (closed.get()) {
+                        p.destroy();
+                      }
+                      try (var r =
+                          new java.io.BufferedReader(
+                              new java.io.InputStreamReader(
+                                  p.getInputStream(), StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = r.readLine()) != null) {
+                          onLine.accept(line);
+                        }
+                      }
+                      p.waitFor();
+                    } catch (IOException e) {
+                      // cannot start it: try again below
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                    if (!closed.get()) {
+                      // it exited (or never started): events may have been missed
+                      onLine.accept("");
+                      try {
+                        Thread.sleep(1000);
+                      } catch (InterruptedException e) {
+                        return;
+                      }
+                    }
+                  }
+                });
+    return () -> {
+      closed.set(true);
+      Process p = current.get();
+      if (p != null) {
+        p.destroy();
+      }
+      t.interrupt();
+    };
   }
 
   /** The Debian package that ships a tool (for error messages). */

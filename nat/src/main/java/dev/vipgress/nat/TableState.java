@@ -1,17 +1,20 @@
 package dev.vipgress.nat;
 
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
  * The element contents of the table's sets and maps, in nft's own text spelling (keys like {@code
  * 10.244.1.2}, {@code 10.244.1.2 . 0.0.0.0/0}; values like {@code 192.168.100.200}, {@code
  * 0x00010000}; plain sets map every key to the empty string). The heartbeat ({@code alive}) is not
- * here: its elements carry expiry and are rewritten on every transaction.
+ * here: its elements carry expiry and are rewritten on every transaction. Hash maps, not sorted
+ * ones: with 50,000 elements a change of one costs a few hash operations, and only what is rendered
+ * is put in order.
  *
  * @param present whether the table exists at all
  * @param elements set or map name → key → value
@@ -19,11 +22,11 @@ import java.util.TreeSet;
  *     {@code ipv6}; it may have expired since)
  */
 public record TableState(
-    boolean present, SortedMap<String, SortedMap<String, String>> elements, Set<String> alive) {
+    boolean present, Map<String, Map<String, String>> elements, Set<String> alive) {
 
   /** The sets and maps whose elements {@link TableState} tracks, in render order. */
-  static final java.util.List<String> TRACKED =
-      java.util.List.of(
+  static final List<String> TRACKED =
+      List.of(
           "cluster4",
           "cluster6",
           "vips4",
@@ -50,26 +53,25 @@ public record TableState(
    * deriving a state ({@link #withOwned} and friends) stays cheap with 50,000 elements.
    */
   public TableState {
-    SortedMap<String, SortedMap<String, String>> wrapped = new TreeMap<>();
+    Map<String, Map<String, String>> wrapped = new HashMap<>();
     for (String name : TRACKED) {
-      SortedMap<String, String> m = elements.get(name);
-      wrapped.put(
-          name, m == null ? Collections.emptySortedMap() : Collections.unmodifiableSortedMap(m));
+      Map<String, String> m = elements.get(name);
+      wrapped.put(name, m == null ? Map.of() : Collections.unmodifiableMap(m));
     }
-    elements = Collections.unmodifiableSortedMap(wrapped);
-    alive = Collections.unmodifiableSet(new TreeSet<>(alive));
+    elements = Collections.unmodifiableMap(wrapped);
+    alive = Set.copyOf(alive);
   }
 
-  public TableState(boolean present, SortedMap<String, SortedMap<String, String>> elements) {
+  public TableState(boolean present, Map<String, Map<String, String>> elements) {
     this(present, elements, Set.of());
   }
 
   public static TableState absent() {
-    return new TableState(false, new TreeMap<>());
+    return new TableState(false, Map.of());
   }
 
   public static TableState empty() {
-    return new TableState(true, new TreeMap<>());
+    return new TableState(true, Map.of());
   }
 
   public Map<String, String> get(String name) {
@@ -88,9 +90,9 @@ public record TableState(
 
   /** A copy whose {@code owned4}/{@code owned6} sets hold exactly {@code live}. */
   TableState withOwned(Set<String> live) {
-    SortedMap<String, SortedMap<String, String>> e = new TreeMap<>(elements);
-    SortedMap<String, String> o4 = new TreeMap<>();
-    SortedMap<String, String> o6 = new TreeMap<>();
+    Map<String, Map<String, String>> e = new HashMap<>(elements);
+    Map<String, String> o4 = new HashMap<>();
+    Map<String, String> o6 = new HashMap<>();
     for (String v : live) {
       (v.indexOf(':') >= 0 ? o6 : o4).put(v, "");
     }
@@ -104,9 +106,9 @@ public record TableState(
     if (marks.isEmpty()) {
       return this;
     }
-    SortedMap<String, SortedMap<String, String>> e = new TreeMap<>(elements);
-    for (String name : java.util.List.of("steer" + f.suffix, "steer" + f.suffix + "s")) {
-      SortedMap<String, String> m = new TreeMap<>(elements.get(name));
+    Map<String, Map<String, String>> e = new HashMap<>(elements);
+    for (String name : List.of("steer" + f.suffix, "steer" + f.suffix + "s")) {
+      Map<String, String> m = new HashMap<>(elements.get(name));
       m.values().removeIf(marks::contains);
       e.put(name, m);
     }
@@ -115,8 +117,13 @@ public record TableState(
 
   /** The VIPs of both {@code vips} sets. */
   Set<String> vips() {
-    Set<String> s = new TreeSet<>(elements.get("vips4").keySet());
+    Set<String> s = new HashSet<>(elements.get("vips4").keySet());
     s.addAll(elements.get("vips6").keySet());
     return s;
+  }
+
+  /** The same VIPs in order (for what is rendered or logged). */
+  static List<String> sorted(java.util.Collection<String> c) {
+    return List.copyOf(new TreeSet<>(c));
   }
 }

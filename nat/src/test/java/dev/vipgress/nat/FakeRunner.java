@@ -85,6 +85,18 @@ final class FakeRunner implements CommandRunner {
     return new Result(0, "", "");
   }
 
+  /** What the running watch hands its lines to (null: none started). */
+  java.util.function.Consumer<String> watcher;
+
+  List<String> watchedCommand;
+
+  @Override
+  public Watch watch(List<String> argv, java.util.function.Consumer<String> onLine) {
+    watchedCommand = argv;
+    watcher = onLine;
+    return () -> watcher = null;
+  }
+
   List<Call> matching(String prefix) {
     return calls.stream().filter(c -> c.line().startsWith(prefix)).toList();
   }

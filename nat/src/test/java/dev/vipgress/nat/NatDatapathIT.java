@@ -112,6 +112,67 @@ class NatDatapathIT {
   }
 
   @Test
+  void steeringRoutesTheKernelFlushedWithALinkComeBackWhenItReturns() {
+    nl.agent("node1", "node1", LAYOUT);
+    nl.agent("node2", "node1", LAYOUT);
+    nl.announce("node1", true);
+    assertEquals(VIP4, nl.seenBy("node2-p1", false));
+    String table = Integer.toString(NatLab.TABLE_BASE);
+    String want = "default via " + nl.lab.ipv4("node1");
+    assertTrue(nl.lab.execOk("node2", "ip", "route", "show", "table", table).contains(want));
+
+    // the lab's own routes go with the link too: put them back as an operator's network would
+    List<String> main4 = staticRoutes("-4");
+    List<String> main6 = staticRoutes("-6");
+    nl.lab.execOk("node2", "sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=1");
+    try {
+      nl.lab.execOk("node2", "ip", "link", "set", "eth0", "down");
+      NatLab.sleep(300);
+      assertFalse(
+          nl.lab.execOk("node2", "ip", "route", "show", "table", table).contains(want),
+          "the kernel flushed the steering route with the link");
+      nl.lab.execOk("node2", "ip", "link", "set", "eth0", "up");
+      long up = System.nanoTime();
+      long back = -1;
+      long end = up + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < end) {
+        if (nl.lab.execOk("node2", "ip", "route", "show", "table", table).contains(want)) {
+          back = System.nanoTime();
+          break;
+        }
+        NatLab.sleep(20);
+      }
+      assertTrue(back > 0, "the steering route came back after the link returned");
+      System.out.printf("natLinkRestored steeringRouteBackMs=%d%n", (back - up) / 1_000_000);
+    } finally {
+      restore("-4", main4);
+      restore("-6", main6);
+      nl.lab.exec("node2", "sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=0");
+    }
+    assertEquals(VIP4, nl.seenBy("node2-p1", false), "and the pod egresses as the VIP again");
+  }
+
+  private List<String> staticRoutes(String family) {
+    return nl.lab
+        .execOk("node2", "ip", family, "route", "show")
+        .lines()
+        .map(String::strip)
+        .filter(l -> !l.isEmpty() && !l.contains("proto kernel") && !l.contains("proto ra"))
+        .filter(l -> !l.startsWith("multicast") && !l.startsWith("fe80"))
+        .toList();
+  }
+
+  private void restore(String family, List<String> routes) {
+    for (String r : routes) {
+      List<String> cmd = new java.util.ArrayList<>(List.of("ip", family, "route", "replace"));
+      cmd.addAll(List.of(r.split("\\s+")));
+      for (int i = 0; i < 50 && !nl.lab.exec("node2", cmd.toArray(String[]::new)).ok(); i++) {
+        NatLab.sleep(100); // an IPv6 prefix route returns after DAD
+      }
+    }
+  }
+
+  @Test
   void steeredBackendBeatsACniMasquerade() {
     nl.masquerade("node3", "10.244.3.0/24");
     nl.agent("node1", "node1", LAYOUT);

@@ -275,6 +275,11 @@ class NftBackendTest {
             clock.addAndGet(Duration.ofMillis(300).toNanos());
             return fake.run(argv, stdin.get(), timeout);
           }
+
+          @Override
+          public Watch watch(List<String> argv, java.util.function.Consumer<String> onLine) {
+            return fake.watch(argv, onLine);
+          }
         };
     NftBackend b =
         new NftBackend(
@@ -289,6 +294,39 @@ class NftBackendTest {
         String.join("\n", new NftRenderer(b.config()).heartbeat(1650)) + "\n",
         tx.get(1).stdin(),
         "2000 ms - 300 ms spawning - 50 ms margin");
+  }
+
+  @Test
+  void aLinkThatWentDownAndUpHasItsSteeringRestoredAtTheNextApplyOrRefresh() throws Exception {
+    NftBackend b = backend();
+    b.start();
+    java.util.concurrent.atomic.AtomicInteger changes =
+        new java.util.concurrent.atomic.AtomicInteger();
+    CommandRunner.Watch w = b.watchKernel(changes::incrementAndGet);
+    assertEquals(List.of("ip", "-o", "monitor", "link", "route"), fake.watchedCommand);
+    b.apply(Fixtures.owner());
+    fake.calls.clear();
+    b.apply(Fixtures.owner());
+    assertTrue(fake.matching("ip -4 -force -batch").isEmpty(), "nothing to do");
+
+    // the kernel flushed the IPv4 routes through eth0 without a route event: only the link's
+    fake.watcher.accept(
+        "2: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default");
+    assertEquals(0, changes.get(), "not one of ours");
+    fake.watcher.accept(
+        "3: eth0@if12: <BROADCAST,MULTICAST> mtu 1500 qdisc noqueue state DOWN group default");
+    assertEquals(1, changes.get());
+    fake.calls.clear();
+    b.refresh(Fixtures.owner()); // the owner's next renewal, or the apply onChange enqueued
+    assertTrue(fake.matching("nft -j list").isEmpty(), "the table is not re-read for a link");
+    assertEquals(1, fake.matching("ip -j -4 route show table all").size(), "routes are");
+    assertTrue(
+        fake.matching("ip -4 -force -batch")
+            .get(0)
+            .stdin()
+            .contains("route replace default via 192.168.100.12 table 7600"),
+        "restored from the kernel's view, not from what was last written");
+    w.close();
   }
 
   @Test

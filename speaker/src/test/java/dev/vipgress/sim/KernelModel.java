@@ -1,6 +1,7 @@
 package dev.vipgress.sim;
 
 import dev.vipgress.nat.Addresses;
+import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.nat.Steer;
@@ -20,6 +21,12 @@ import java.util.TreeMap;
  * whole {@code ip -batch}, and nothing of that apply is installed.
  */
 final class KernelModel implements Datapath {
+  /**
+   * Whether the kernel drops local egress backends that are neither SNATed nor steered (the nat
+   * module's fail-closed rule); {@code -Dsim.failClosed=false} puts bug 5 back.
+   */
+  static volatile boolean failClosed = true;
+
   private final Machine machine;
   private NodeDesired state = NodeDesired.empty();
 
@@ -49,8 +56,9 @@ final class KernelModel implements Datapath {
   record Leaked() implements Egress {}
 
   @Override
-  public void apply(NodeDesired desired) {
+  public ApplyResult apply(NodeDesired desired) {
     applies++;
+    spend();
     for (Steer s : desired.steering().values()) {
       if (machine.addresses().contains(s.ownerNextHop())) {
         refusals++;
@@ -66,10 +74,23 @@ final class KernelModel implements Datapath {
     }
     state = desired;
     learn(desired);
+    return ApplyResult.complete();
+  }
+
+  /**
+   * A kernel transaction takes time (render, spawn nft/ip, commit: milliseconds, sometimes
+   * hundreds): the loop that called it runs nothing else meanwhile.
+   */
+  private void spend() {
+    World w = machine.world;
+    if (w.context instanceof SimProcess.SimScheduler loop) {
+      loop.busy(w.chance(0.1) ? w.nanosBetween(50, 400) : w.micros(500, 20_000));
+    }
   }
 
   @Override
   public void refresh(NodeDesired desired) {
+    spend();
     Set<OwnedVip> owned = new LinkedHashSet<>();
     Set<InetAddress> installed = new HashSet<>();
     for (OwnedVip o : state.owned()) {
@@ -118,7 +139,7 @@ final class KernelModel implements Datapath {
 
   /** The fail-closed set of the datapath (pods dropped unless SNATed or steered). */
   static Map<InetAddress, Set<dev.vipgress.nat.Cidr>> guarded(NodeDesired d) {
-    return d.egressBackends();
+    return failClosed ? d.egressBackends() : Map.of();
   }
 
   static int compare(InetAddress a, InetAddress b) {

@@ -30,6 +30,14 @@ final class RealDaemon implements Daemon {
   private final LeaseElector elector;
 
   RealDaemon(SimProcess process, ElectionConfig config) {
+    this(process, config, false);
+  }
+
+  /**
+   * @param legacyProxy wire the elector to the reconciler through {@link LegacyProxy} (bugs 2 and 3
+   *     put back)
+   */
+  RealDaemon(SimProcess process, ElectionConfig config, boolean legacyProxy) {
     this.process = process;
     Machine m = process.machine;
     this.loop = process.new SimScheduler(m.name + " reconcile");
@@ -58,7 +66,9 @@ final class RealDaemon implements Daemon {
                   public void annotateOwner(ServiceKey svc) {}
                 },
                 new SpeakerMetrics(new PrometheusRegistry())));
-    this.elector = Daemon.elector(process, config, reconciler, electionLoop);
+    this.elector =
+        Daemon.elector(
+            process, config, legacyProxy ? new LegacyProxy(reconciler) : reconciler, electionLoop);
     ref.set(elector);
     cluster.onChange(reconciler::trigger);
     announcer.onHealthChange(reconciler::trigger);

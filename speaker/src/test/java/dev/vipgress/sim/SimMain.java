@@ -75,6 +75,7 @@ public final class SimMain {
     Function<SimProcess, Daemon> daemons =
         switch (daemon) {
           case "real" -> p -> new RealDaemon(p, p.machine.cluster.config);
+          case "real-legacy-proxy" -> p -> new RealDaemon(p, p.machine.cluster.config, true);
           case "model" ->
               p -> new ModelDaemon(p, p.machine.cluster.config, ModelDaemon.Variant.CORRECT);
           case "model-ignores-barrier" ->
@@ -82,8 +83,10 @@ public final class SimMain {
                   new ModelDaemon(p, p.machine.cluster.config, ModelDaemon.Variant.IGNORES_BARRIER);
           default ->
               throw new IllegalArgumentException(
-                  "sim.daemon: model, model-ignores-barrier or real, not " + daemon);
+                  "sim.daemon: real, real-legacy-proxy, model or model-ignores-barrier, not "
+                      + daemon);
         };
+    KernelModel.failClosed = Boolean.parseBoolean(System.getProperty("sim.failClosed", "true"));
     return new Simulation.Options(
         faultMs,
         quietMs,

@@ -174,6 +174,7 @@ final class SimProcess {
     private final ArrayDeque<Runnable> urgent = new ArrayDeque<>();
     private final ArrayDeque<Runnable> normal = new ArrayDeque<>();
     private boolean draining;
+    private long busyNanos;
 
     SimScheduler(String name) {
       this.name = name;
@@ -217,6 +218,11 @@ final class SimProcess {
       return world.context == this;
     }
 
+    /** The running task spent {@code nanos} (a kernel transaction): the next task waits for it. */
+    void busy(long nanos) {
+      busyNanos += nanos;
+    }
+
     private void add(Runnable task, boolean priority) {
       Object ctx = world.context;
       if (ctx instanceof ApiExecutor) {
@@ -243,10 +249,17 @@ final class SimProcess {
           r.run();
         }
       } finally {
+        long spent = busyNanos;
+        busyNanos = 0;
         if (urgent.isEmpty() && normal.isEmpty()) {
           draining = false;
+          if (spent > 0) {
+            // the thread is still inside the transaction: nothing else runs on it meanwhile
+            draining = true;
+            post(spent, name + " busy", this::drainOne);
+          }
         } else {
-          post(world.micros(1, 100), name, this::drainOne);
+          post(spent + world.micros(1, 100), name, this::drainOne);
         }
       }
     }
