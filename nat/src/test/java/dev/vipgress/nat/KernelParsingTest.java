@@ -115,9 +115,7 @@ class KernelParsingTest {
     }
     SteeringRoutes.Diff diff = r.diff(cur, want);
     assertEquals(
-        List.of(
-            "route replace default via 192.168.100.22 table 7600",
-            "rule add pref 7601 fwmark 0x10000/0xff0000 blackhole"),
+        List.of("route replace default via 192.168.100.22 table 7600"),
         diff.before().get(Family.V4));
     assertEquals(
         List.of(
@@ -204,27 +202,5 @@ class KernelParsingTest {
             List.of("-D", "-f", "ipv4", "-d", "192.168.100.241"),
             List.of("-D", "-f", "ipv4", "-s", "10.244.3.2")),
         ConntrackCleanup.present(cmds, Family.V4, listing));
-  }
-
-  @Test
-  void aPacketMarkedForATableThatLostItsDefaultRouteIsDroppedNotRoutedOn() {
-    // the kernel flushes `default via <owner>` with the uplink: without the blackhole rule behind
-    // the table's rule, the main table would send the marked packet out with the pod's address
-    SteeringRoutes r = new SteeringRoutes(NatConfig.builder("eth0").build());
-    String rules =
-        "[{\"priority\":0,\"src\":\"all\",\"table\":\"local\"},{\"priority\":7601,"
-            + "\"src\":\"all\",\"fwmark\":\"0x10000\",\"fwmask\":\"0xff0000\",\"action\":"
-            + "\"blackhole\"},{\"priority\":32766,\"src\":\"all\",\"table\":\"main\"}]";
-    assertEquals(java.util.Set.of(0x10000), r.parse("[]", rules).fences());
-    NodeDesired d =
-        DesiredStateText.parse(
-                "steer 10.244.1.9 owner=node2 via=192.168.100.12 vip=192.168.100.201\n", 0)
-            .desired();
-    SteeringRoutes.View want =
-        r.desired(NatPlan.of(d, NatConfig.builder("eth0").build(), Map.of("node2", 0)), Family.V4);
-    assertEquals(java.util.Set.of(0x10000), want.fences());
-    assertEquals(
-        List.of("rule del pref 7601 fwmark 0x10000/0xff0000 blackhole"),
-        r.removeAll(Map.of(Family.V4, r.parse("[]", rules))).get(Family.V4));
   }
 }

@@ -547,11 +547,9 @@ final class NatLab implements AutoCloseable {
         lab.exec(node, "ip", "link", "del", VXLAN_DEVICE);
       }
       for (String fam : List.of("-4", "-6")) {
-        for (int pref : new int[] {RULE_PRIO, RULE_PRIO + 1}) {
-          for (int i = 0; i < 8; i++) {
-            if (!lab.exec(node, "ip", fam, "rule", "del", "pref", Integer.toString(pref)).ok()) {
-              break;
-            }
+        for (int i = 0; i < 8; i++) {
+          if (!lab.exec(node, "ip", fam, "rule", "del", "pref", Integer.toString(RULE_PRIO)).ok()) {
+            break;
           }
         }
         for (int t = TABLE_BASE; t < TABLE_BASE + 4; t++) {
