@@ -58,6 +58,17 @@ public final class SteeringRoutes {
     }
   }
 
+  /**
+   * The key of each steering table's last resort: {@code blackhole default} at the largest metric.
+   * The kernel flushes {@code default via <owner>} with the link it leaves by; a packet marked for
+   * that owner then hits the blackhole instead of falling through to the main table and leaving
+   * with the pod's own address. (The {@code throw} routes still hand cluster destinations, such as
+   * the tunnel's own encapsulated packets, on to the main table.)
+   */
+  static final String FENCE = "fence";
+
+  static final long FENCE_METRIC = 4294967295L;
+
   private final NatConfig config;
 
   public SteeringRoutes(NatConfig config) {
@@ -82,7 +93,13 @@ public final class SteeringRoutes {
       String dst = dst(String.valueOf(r.get("dst")));
       String type = r.get("type") instanceof String s ? s : "unicast";
       String target;
-      if ("throw".equals(type)) {
+      if ("blackhole".equals(type)
+          && "default".equals(dst)
+          && r.get("metric") instanceof Number m
+          && m.longValue() == FENCE_METRIC) {
+        dst = FENCE;
+        target = "blackhole";
+      } else if ("throw".equals(type)) {
         target = "throw";
       } else if (r.get("gateway") instanceof String gw) {
         target = "via " + Addresses.format(Addresses.parse(gw));
@@ -134,6 +151,7 @@ public final class SteeringRoutes {
           t.put(NatPlan.key(c), "throw");
         }
       }
+      t.put(FENCE, "blackhole");
       routes.put(table, t);
       rules.put(config.markOf(e.getKey()), table);
     }
@@ -197,6 +215,9 @@ public final class SteeringRoutes {
 
   private String routeLine(String verb, String dst, String target, int table) {
     String head = "route " + verb + " ";
+    if (FENCE.equals(dst)) {
+      return head + "blackhole default metric " + FENCE_METRIC + " table " + table;
+    }
     if ("throw".equals(target)) {
       return head + "throw " + dst + " table " + table;
     }

@@ -115,7 +115,9 @@ class KernelParsingTest {
     }
     SteeringRoutes.Diff diff = r.diff(cur, want);
     assertEquals(
-        List.of("route replace default via 192.168.100.22 table 7600"),
+        List.of(
+            "route replace default via 192.168.100.22 table 7600",
+            "route replace blackhole default metric 4294967295 table 7600"),
         diff.before().get(Family.V4));
     assertEquals(
         List.of(
@@ -202,5 +204,37 @@ class KernelParsingTest {
             List.of("-D", "-f", "ipv4", "-d", "192.168.100.241"),
             List.of("-D", "-f", "ipv4", "-s", "10.244.3.2")),
         ConntrackCleanup.present(cmds, Family.V4, listing));
+  }
+
+  @Test
+  void aPacketMarkedForATableThatLostItsDefaultRouteIsDroppedNotRoutedOn() {
+    // the kernel flushes `default via <owner>` with the uplink: without the blackhole behind it,
+    // the main table would send the marked packet out with the pod's own address
+    SteeringRoutes r = new SteeringRoutes(NatConfig.builder("eth0").build());
+    String routes =
+        "[{\"type\":\"blackhole\",\"dst\":\"default\",\"table\":\"7600\",\"metric\":"
+            + "4294967295,\"flags\":[]},{\"type\":\"throw\",\"dst\":\"10.244.0.0/16\","
+            + "\"table\":\"7600\",\"flags\":[]}]";
+    SteeringRoutes.View cur = r.parse(routes, "[]");
+    assertEquals(Map.of("fence", "blackhole", "10.244.0.0/16", "throw"), cur.routes().get(7600));
+    NodeDesired d =
+        DesiredStateText.parse(
+                "cluster 10.244.0.0/16\n"
+                    + "steer 10.244.1.9 owner=node2 via=192.168.100.12 vip=192.168.100.201\n",
+                0)
+            .desired();
+    SteeringRoutes.View want =
+        r.desired(NatPlan.of(d, NatConfig.builder("eth0").build(), Map.of("node2", 0)), Family.V4);
+    assertEquals("blackhole", want.routes().get(7600).get("fence"));
+    assertEquals(
+        List.of(
+            "route replace default via 192.168.100.12 table 7600",
+            "rule add pref 7600 fwmark 0x10000/0xff0000 lookup 7600"),
+        r.diff(Map.of(Family.V4, cur), Map.of(Family.V4, want)).before().get(Family.V4));
+    assertEquals(
+        List.of(
+            "route del throw 10.244.0.0/16 table 7600",
+            "route del blackhole default metric 4294967295 table 7600"),
+        r.removeAll(Map.of(Family.V4, cur)).get(Family.V4));
   }
 }

@@ -225,6 +225,10 @@ final class NatLab implements AutoCloseable {
     final Process process;
     final Path stateFile;
     final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+
+    /** The elements the agent reported as refused (left out, the rest applied). */
+    final List<String> refused = new CopyOnWriteArrayList<>();
+
     long generation;
 
     Agent(String node, Process process, Path stateFile) {
@@ -275,6 +279,9 @@ final class NatLab implements AutoCloseable {
             throw new IllegalStateException("agent on " + node + " exited: " + stderr());
           }
           continue;
+        }
+        if (l.startsWith("refused ")) {
+          refused.add(l.substring("refused ".length()));
         }
         if (l.equals("applied " + gen)) {
           return;
