@@ -178,21 +178,17 @@ public final class LeaseElector implements AutoCloseable {
   private Phase phase = Phase.NEW;
   private final Map<String, V1Lease> vips = new HashMap<>();
   private final LeaseVersions versions = new LeaseVersions();
+  private final Timers timers;
   private final Map<String, Tombstone> tombstones = new HashMap<>();
   private V1Lease genesisLease;
   private Genesis genesis;
   private long genesisSince;
-  private boolean genesisCheckPosted;
-  private boolean genesisWakePosted;
-  private boolean nodeGcPosted;
-  private boolean rebalancePosted;
   private final Map<String, Long> declined = new HashMap<>();
   private long candidacyChangedAt;
   private long genesisDueAt = Long.MIN_VALUE;
   private final Map<String, Peer> peers = new HashMap<>();
   private List<Peer> eligiblePeers = List.of();
   private final Map<String, Long> freeSince = new HashMap<>();
-  private final Map<String, Long> wakeAt = new HashMap<>();
   private final Map<String, Long> frozenDeadlines = new HashMap<>();
   private final Map<String, Long> announced = new HashMap<>();
   private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
@@ -200,8 +196,6 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Losses reported but not yet handed to the listener, by reason (one lostAll per reason). */
   private final Map<LossReason, LossBatch> lostSinceFlush = new EnumMap<>(LossReason.class);
-
-  private boolean flushPosted;
 
   /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
   private final List<Runnable> heldBehindLosses = new ArrayList<>();
@@ -230,8 +224,6 @@ public final class LeaseElector implements AutoCloseable {
 
   private final Map<Key, Op> inflight = new HashMap<>();
   private final Set<String> readBeforeWrite = new HashSet<>();
-  private boolean fullPassPosted;
-  private boolean fenceRetryPosted;
   private boolean acquireBlocked;
 
   private Set<String> candidacy = Set.of();
@@ -314,6 +306,7 @@ public final class LeaseElector implements AutoCloseable {
     this.durationNanos = config.leaseDuration().toNanos();
     this.incarnation = newIncarnation();
     this.writeConcurrency = config.apiConcurrency();
+    this.timers = new Timers(loop);
     this.metrics = new ElectionInstruments(deadlineView::size, wiring.watch()::requests);
   }
 
@@ -750,21 +743,17 @@ public final class LeaseElector implements AutoCloseable {
 
   /** While a genesis Lease exists: delete it once done, tidy VIPs nobody materialises. */
   private void scheduleGenesisCheck() {
-    if (genesisCheckPosted) {
-      return;
-    }
-    genesisCheckPosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.GENESIS_CHECK,
+        config.renewInterval().toNanos(),
         () -> {
-          genesisCheckPosted = false;
           if (genesisLease == null || phase == Phase.CLOSED) {
             return;
           }
           checkGenesis();
           pump();
           scheduleGenesisCheck();
-        },
-        config.renewInterval().toNanos());
+        });
   }
 
   private void checkGenesis() {
@@ -1034,13 +1023,10 @@ public final class LeaseElector implements AutoCloseable {
 
   /** Posts one evaluation of every VIP (coalesced). */
   private void fullPass() {
-    if (fullPassPosted) {
-      return;
-    }
-    fullPassPosted = true;
-    loop.execute(
+    timers.arm(
+        Timers.Job.FULL_PASS,
+        0,
         () -> {
-          fullPassPosted = false;
           evaluateAll();
           pump();
         });
@@ -1226,21 +1212,13 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void wake(String v, long due, long now) {
-    Long pending = wakeAt.get(v);
-    if (pending != null && pending - due <= 0 && pending - now > 0) {
-      return;
-    }
-    wakeAt.put(v, due);
-    loop.schedule(
+    timers.arm(
+        new Timers.Wake(v),
+        due - now,
         () -> {
-          Long d = wakeAt.get(v);
-          if (d != null && d == due) {
-            wakeAt.remove(v);
-            evaluate(v);
-            pump();
-          }
-        },
-        due - now);
+          evaluate(v);
+          pump();
+        });
   }
 
   private void requestFence(String x) {
@@ -1281,18 +1259,14 @@ public final class LeaseElector implements AutoCloseable {
       enqueue(GENESIS_KEY, false);
       return;
     }
-    if (genesisWakePosted) {
-      return;
-    }
-    genesisWakePosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.GENESIS_WAKE,
+        due - now,
         () -> {
-          genesisWakePosted = false;
           if (genesisLease == null) {
             fullPass(); // VIPs without a Lease ask again, now as the due time has come
           }
-        },
-        due - now);
+        });
   }
 
   // =====================================================================================
@@ -1334,10 +1308,7 @@ public final class LeaseElector implements AutoCloseable {
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
       pendingLost.merge(v, 1, Integer::sum);
       lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
-      if (!flushPosted) {
-        flushPosted = true;
-        loop.execute(this::flushLosses); // after this task: one lostAll for the whole batch
-      }
+      timers.arm(Timers.Job.FLUSH_LOSSES, 0, this::flushLosses); // one lostAll per batch
     } else if (mine && frozenDeadlines.containsKey(v)) {
       deadlineView.put(v, frozenDeadlines.get(v));
     } else if (mine) {
@@ -1401,7 +1372,7 @@ public final class LeaseElector implements AutoCloseable {
    * duration, and never lets two nodes own a VIP.
    */
   private void flushLosses() {
-    flushPosted = false;
+    timers.cancel(Timers.Job.FLUSH_LOSSES);
     if (lostSinceFlush.isEmpty()) {
       return;
     }
@@ -1731,15 +1702,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     if (!apiHealthy(now)) {
       // Our own renewal is stuck: what looks like their silence may be the API server's.
-      if (!fenceRetryPosted) {
-        fenceRetryPosted = true;
-        loop.schedule(
-            () -> {
-              fenceRetryPosted = false;
-              fullPass();
-            },
-            config.retryInterval().toNanos());
-      }
+      timers.arm(Timers.Job.FENCE_RETRY, config.retryInterval().toNanos(), this::fullPass);
       return null;
     }
     String name = Leases.nodeLeaseName(x);
@@ -1879,21 +1842,20 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void scheduleRebalance() {
-    if (rebalancePosted || config.rebalanceInterval().isZero()) {
+    if (config.rebalanceInterval().isZero()) {
       return;
     }
-    rebalancePosted = true;
-    loop.schedule(
+    timers.arm(
+        Timers.Job.REBALANCE,
+        config.rebalanceInterval().toNanos(),
         () -> {
-          rebalancePosted = false;
           if (phase == Phase.CLOSED || closing) {
             return;
           }
           rebalanceOne();
           pump();
           scheduleRebalance();
-        },
-        config.rebalanceInterval().toNanos());
+        });
   }
 
   /**
@@ -1950,23 +1912,19 @@ public final class LeaseElector implements AutoCloseable {
   // ---- liveness Leases of nodes gone for good ----
 
   private void scheduleNodeGc() {
-    if (nodeGcPosted) {
-      return;
-    }
-    nodeGcPosted = true;
     long period =
         Math.max(config.renewInterval().toNanos(), config.releasedLeaseGc().toNanos() / 6);
-    loop.schedule(
+    timers.arm(
+        Timers.Job.NODE_GC,
+        period,
         () -> {
-          nodeGcPosted = false;
           if (phase == Phase.CLOSED || closing) {
             return;
           }
           checkNodeGc();
           pump();
           scheduleNodeGc();
-        },
-        period);
+        });
   }
 
   /**

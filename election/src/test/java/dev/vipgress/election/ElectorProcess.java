@@ -1,5 +1,7 @@
 package dev.vipgress.election;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -14,15 +16,13 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * {@link ElectorMain} in a child JVM (so it can be SIGKILLed), its JSON event lines fed into a
  * {@link Timeline}. Stopped only through its own process handle.
  */
 final class ElectorProcess implements AutoCloseable {
-  private static final Pattern FIELD = Pattern.compile("\"(\\w+)\":(?:\"([^\"]*)\"|(-?\\d+))");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   final String node;
   private final Process process;
@@ -118,22 +118,16 @@ final class ElectorProcess implements AutoCloseable {
     synchronized (lines) {
       lines.add(line);
     }
-    String ev = null;
-    String vip = null;
-    long t = 0;
-    long deadline = 0;
-    Matcher m = FIELD.matcher(line);
-    while (m.find()) {
-      String k = m.group(1);
-      String s = m.group(2) != null ? m.group(2) : m.group(3);
-      switch (k) {
-        case "ev" -> ev = s;
-        case "vip" -> vip = s;
-        case "t" -> t = Long.parseLong(s);
-        case "deadline" -> deadline = Long.parseLong(s);
-        default -> {}
-      }
+    JsonNode n;
+    try {
+      n = JSON.readTree(line);
+    } catch (IOException e) {
+      return; // not an event line
     }
+    String ev = n.path("ev").asText(null);
+    String vip = n.path("vip").asText(null);
+    long t = n.path("t").asLong();
+    long deadline = n.path("deadline").asLong();
     if (ev == null) {
       return;
     }

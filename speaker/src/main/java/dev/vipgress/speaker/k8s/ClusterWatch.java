@@ -56,6 +56,7 @@ public final class ClusterWatch implements ClusterSource, AutoCloseable {
    * @param onError called with the resource kind when a list/watch fails
    */
   public ClusterWatch(ApiClient client, Consumer<String> onError) {
+    EndpointSliceDecoding.install(); // a Service without pods must not break every node's watch
     CoreV1Api core = new CoreV1Api(client);
     DiscoveryV1Api discovery = new DiscoveryV1Api(client);
     long resync = Duration.ofMinutes(10).toMillis();
