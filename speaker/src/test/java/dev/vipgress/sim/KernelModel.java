@@ -1,6 +1,7 @@
 package dev.vipgress.sim;
 
 import dev.vipgress.nat.Addresses;
+import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.nat.Steer;
@@ -55,7 +56,7 @@ final class KernelModel implements Datapath {
   record Leaked() implements Egress {}
 
   @Override
-  public void apply(NodeDesired desired) {
+  public ApplyResult apply(NodeDesired desired) {
     applies++;
     spend();
     for (Steer s : desired.steering().values()) {
@@ -73,6 +74,7 @@ final class KernelModel implements Datapath {
     }
     state = desired;
     learn(desired);
+    return ApplyResult.complete();
   }
 
   /**

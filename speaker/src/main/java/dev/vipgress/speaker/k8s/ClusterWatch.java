@@ -23,6 +23,7 @@ import io.kubernetes.client.openapi.models.V1NodeList;
 import io.kubernetes.client.openapi.models.V1Service;
 import io.kubernetes.client.openapi.models.V1ServiceList;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -219,7 +220,9 @@ public final class ClusterWatch implements ClusterSource, AutoCloseable {
     String type =
         s.getSpec() == null ? "ClusterIP" : Objects.toString(s.getSpec().getType(), "ClusterIP");
     Map<String, String> labels = Optional.ofNullable(s.getMetadata().getLabels()).orElse(Map.of());
-    return new ServiceInfo(key(s), type, labels, ips);
+    var created = s.getMetadata().getCreationTimestamp();
+    return new ServiceInfo(
+        key(s), type, labels, ips, created == null ? Instant.EPOCH : created.toInstant());
   }
 
   static NodeInfo toInfo(V1Node n) {

@@ -6,6 +6,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -28,11 +29,13 @@ public final class Planner {
     List<Problem> problems = new ArrayList<>();
     Map<InetAddress, List<ServiceInfo>> byVip = new LinkedHashMap<>();
     Map<InetAddress, Mode> modeOf = new HashMap<>();
-    Set<InetAddress> conflicted = new HashSet<>();
 
+    // Oldest first: of Services that disagree on a shared VIP's mode the older one keeps the VIP
+    // and only the newcomer is refused (a bad Service costs only itself).
     for (ServiceInfo s :
-        new TreeSet<>(view.services().values().stream().map(ServiceInfo::key).toList())
-            .stream().map(view.services()::get).toList()) {
+        view.services().values().stream()
+            .sorted(Comparator.comparing(ServiceInfo::created).thenComparing(ServiceInfo::key))
+            .toList()) {
       String announce = s.labels().get(Labels.ANNOUNCE);
       boolean egress = "true".equals(s.labels().get(Labels.EGRESS));
       if (announce == null) {
@@ -119,7 +122,18 @@ public final class Planner {
         }
         Mode prev = modeOf.putIfAbsent(vip, mode.get());
         if (prev != null && prev != mode.get()) {
-          conflicted.add(vip);
+          problems.add(
+              new Problem(
+                  s.key(),
+                  "VipModeConflict",
+                  "VIP "
+                      + Addresses.format(vip)
+                      + " is announced by older Services in mode "
+                      + prev.label()
+                      + "; this Service asks for "
+                      + announce
+                      + " and is ignored for it until the modes agree"));
+          continue;
         }
         byVip.computeIfAbsent(vip, k -> new ArrayList<>()).add(s);
       }
@@ -128,18 +142,6 @@ public final class Planner {
     Map<InetAddress, VipSpec> vips = new LinkedHashMap<>();
     for (var e : byVip.entrySet()) {
       InetAddress vip = e.getKey();
-      if (conflicted.contains(vip)) {
-        for (ServiceInfo s : e.getValue()) {
-          problems.add(
-              new Problem(
-                  s.key(),
-                  "VipModeConflict",
-                  "VIP "
-                      + Addresses.format(vip)
-                      + " is shared by Services that ask for different announce modes; make them agree"));
-        }
-        continue;
-      }
       boolean egress = false;
       TreeSet<ServiceKey> keys = new TreeSet<>();
       Set<Backend> backends = new HashSet<>();

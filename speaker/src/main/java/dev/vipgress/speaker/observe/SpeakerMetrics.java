@@ -13,6 +13,7 @@ public final class SpeakerMetrics {
   public final Histogram takeoverSeconds;
   public final Histogram natApplySeconds;
   public final Counter natApplyFailures;
+  public final Counter natRefused;
   public final Counter apiErrors;
   public final Gauge configStale;
   public final Counter problems;
@@ -51,6 +52,11 @@ public final class SpeakerMetrics {
         Counter.builder()
             .name("vipgress_nat_apply_failures_total")
             .help("nat applies that failed and were retried")
+            .register(registry);
+    natRefused =
+        Counter.builder()
+            .name("vipgress_nat_refused_elements_total")
+            .help("datapath elements the kernel refused (each retried on its own)")
             .register(registry);
     apiErrors =
         Counter.builder()

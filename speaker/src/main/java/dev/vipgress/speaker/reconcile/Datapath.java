@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.reconcile;
 
+import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.NftBackend;
 import dev.vipgress.nat.NodeDesired;
 
@@ -7,8 +8,13 @@ import dev.vipgress.nat.NodeDesired;
  * What the reconciler needs of the node's egress datapath (the nat module's {@link NftBackend}).
  */
 public interface Datapath {
-  /** Level-triggered: make the kernel hold {@code desired}, atomically. */
-  void apply(NodeDesired desired);
+  /**
+   * Level-triggered: make the kernel hold {@code desired}.
+   *
+   * @return the elements the kernel (or the plan) refused; everything else is in place
+   * @throws RuntimeException when the whole apply failed (the previous state is still in place)
+   */
+  ApplyResult apply(NodeDesired desired);
 
   /** Re-arm the expiring state of the owned VIPs with their new deadlines. */
   void refresh(NodeDesired desired);
@@ -19,8 +25,8 @@ public interface Datapath {
   static Datapath of(NftBackend nft) {
     return new Datapath() {
       @Override
-      public void apply(NodeDesired desired) {
-        nft.apply(desired);
+      public ApplyResult apply(NodeDesired desired) {
+        return nft.apply(desired);
       }
 
       @Override

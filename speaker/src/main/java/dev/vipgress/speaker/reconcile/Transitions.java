@@ -2,6 +2,7 @@ package dev.vipgress.speaker.reconcile;
 
 import dev.vipgress.election.Scheduler;
 import dev.vipgress.nat.Addresses;
+import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.speaker.announce.Announcer;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +43,9 @@ final class Transitions {
   private final ServiceReports reports;
   private final Map<InetAddress, Mode> announced = new LinkedHashMap<>();
   private NodeDesired applied = NodeDesired.empty();
+
+  /** Whether the kernel refused part of {@link #applied}: the next pass applies it again. */
+  private boolean incomplete;
 
   Transitions(
       Scheduler clock,
@@ -174,14 +179,23 @@ final class Transitions {
   }
 
   private Optional<Failure> apply(NodeDesired d) {
-    if (d.equals(applied)) {
+    if (d.equals(applied) && !incomplete) {
       return Optional.empty();
     }
     long t0 = clock.nanoTime();
     try {
-      datapath.apply(d);
-      applied = d;
-      return Optional.empty();
+      ApplyResult r = datapath.apply(d);
+      applied = d; // everything but the refused elements is in place
+      incomplete = !r.isComplete();
+      if (r.isComplete()) {
+        return Optional.empty();
+      }
+      metrics.natRefused.inc(r.refused().size());
+      // each refused element costs only itself: the rest is applied; the retry tries it again
+      return Optional.of(
+          new Failure(
+              "datapath: " + r.refused().size() + " element(s) refused",
+              r.refused().stream().map(Object::toString).collect(Collectors.joining("; "))));
     } catch (RuntimeException e) {
       metrics.natApplyFailures.inc();
       return Optional.of(new Failure("datapath", e.toString()));

@@ -129,19 +129,37 @@ class PlannerTest {
   }
 
   @Test
-  void conflictingModesOnOneVipAreRefused() {
+  void aNewcomerThatDisagreesOnASharedVipsModeCostsOnlyItself() {
+    ServiceKey good = new ServiceKey("default", "web");
+    ServiceKey late = new ServiceKey("default", "0-late"); // sorts first by name, created later
     Plan p =
         Planner.plan(
             view(
                 List.of(
-                    svc("a", l2(false), "192.168.100.200"),
-                    svc("b", Map.of(Labels.ANNOUNCE, "bgp"), "192.168.100.200")),
+                    new ServiceInfo(
+                        good,
+                        "LoadBalancer",
+                        l2(false),
+                        List.of("192.168.100.200"),
+                        java.time.Instant.parse("2026-01-01T00:00:00Z")),
+                    new ServiceInfo(
+                        late,
+                        "LoadBalancer",
+                        Map.of(Labels.ANNOUNCE, "bgp"),
+                        List.of("192.168.100.200"),
+                        java.time.Instant.parse("2026-01-02T00:00:00Z"))),
                 Map.of()),
             RANGES,
             Set.of(Mode.L2, Mode.BGP));
-    assertTrue(p.vips().isEmpty());
+    VipSpec v = p.vips().get(ip("192.168.100.200"));
+    assertEquals(Mode.L2, v.mode(), "the older Service keeps its VIP");
+    assertEquals(Set.of(good), Set.copyOf(v.services()));
     assertEquals(
-        2, p.problems().stream().filter(x -> x.reason().equals("VipModeConflict")).count());
+        List.of(late),
+        p.problems().stream()
+            .filter(x -> x.reason().equals("VipModeConflict"))
+            .map(Problem::service)
+            .toList());
   }
 
   @Test

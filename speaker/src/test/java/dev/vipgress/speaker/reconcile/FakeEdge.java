@@ -1,5 +1,6 @@
 package dev.vipgress.speaker.reconcile;
 
+import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.model.ClusterView;
@@ -59,9 +60,10 @@ public final class FakeEdge {
   public Datapath datapath() {
     return new Datapath() {
       @Override
-      public void apply(NodeDesired d) {
+      public ApplyResult apply(NodeDesired d) {
         applied.add(d);
         log.add("apply owned=" + d.owned().size() + " steered=" + d.steering().size());
+        return ApplyResult.complete();
       }
 
       @Override

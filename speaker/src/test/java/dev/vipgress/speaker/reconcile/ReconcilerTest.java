@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.election.ElectionListener.LossReason;
+import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.Cidr;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
@@ -47,6 +48,7 @@ class ReconcilerTest {
   final List<NodeDesired> applied = Collections.synchronizedList(new ArrayList<>());
   Runnable electionClose = () -> {};
   boolean failApply;
+  final Set<String> refuseSteering = new java.util.HashSet<>();
   final List<NodeDesired> refreshed = new ArrayList<>();
   Reconciler r;
 
@@ -86,12 +88,17 @@ class ReconcilerTest {
     Datapath dp =
         new Datapath() {
           @Override
-          public void apply(NodeDesired d) {
+          public ApplyResult apply(NodeDesired d) {
             if (failApply) {
               throw new IllegalStateException("refused");
             }
             applied.add(d);
             log.add("apply owned=" + owned(d) + " steered=" + steered(d));
+            List<ApplyResult.Refused> r = new ArrayList<>();
+            d.steering().keySet().stream()
+                .filter(p -> refuseSteering.contains(p.getHostAddress()))
+                .forEach(p -> r.add(new ApplyResult.Refused("steer " + p.getHostAddress(), "no")));
+            return new ApplyResult(r);
           }
 
           @Override
@@ -535,5 +542,64 @@ class ReconcilerTest {
     }
     assertEquals(1, refreshed.size());
     assertEquals(local, refreshed.get(0).egressBackends().keySet());
+  }
+
+  @Test
+  void aRefusedElementIsRetriedOnItsOwnUntilTheKernelTakesIt() {
+    refuseSteering.add("10.244.1.2");
+    r.ownerChanged(VIP, Optional.of("node2"));
+    loop.run();
+    int n = applied.size();
+    assertEquals("[10.244.1.2]", steered(applied.get(n - 1)));
+    loop.advance(Duration.ofMillis(200)); // the retry applies the same state again
+    assertEquals(n + 1, applied.size());
+    loop.advance(Duration.ofMillis(400));
+    assertEquals(n + 2, applied.size(), "backing off");
+    refuseSteering.clear();
+    loop.advance(Duration.ofMillis(800));
+    assertEquals(n + 3, applied.size());
+    loop.advance(Duration.ofSeconds(30)); // accepted: nothing more to retry
+    assertEquals(n + 3, applied.size(), log.toString());
+  }
+
+  @Test
+  void invalidServicesBesideAGoodOneLeaveItsEgressAsItWas() {
+    r.acquired(VIP, future());
+    r.ownerChanged(VIP, Optional.of("node1"));
+    loop.run();
+    NodeDesired before = applied.get(applied.size() - 1);
+    int n = applied.size();
+    ClusterView v = view(true);
+    var services = new java.util.HashMap<>(v.services());
+    String[][] bad = {
+      {"l2", "not-an-ip"},
+      {"l2", "127.0.0.1"},
+      {"l2", "10.244.9.9"},
+      {"sctp", "192.168.100.201"},
+      {"bgp", "192.168.100.202"},
+      {"l2", "ff02::1"},
+      {"l2", ""}
+    };
+    for (int i = 0; i < bad.length; i++) {
+      ServiceKey k = new ServiceKey("default", "bad" + i);
+      services.put(
+          k,
+          new ServiceInfo(
+              k,
+              "LoadBalancer",
+              Map.of(Labels.ANNOUNCE, bad[i][0], Labels.EGRESS, "true"),
+              bad[i][1].isEmpty() ? List.of() : List.of(bad[i][1])));
+    }
+    ServiceKey noAnnounce = new ServiceKey("default", "egress-only");
+    services.put(
+        noAnnounce,
+        new ServiceInfo(noAnnounce, "LoadBalancer", Map.of(Labels.EGRESS, "true"), List.of(VIP)));
+    view.set(new ClusterView(services, v.endpoints(), v.nodes()));
+    r.trigger();
+    loop.advance(Duration.ofSeconds(5));
+    assertEquals(n, applied.size(), "nothing re-applied, nothing retried: " + log);
+    assertEquals(before, applied.get(applied.size() - 1));
+    assertTrue(events.contains("bad0 InvalidVip"), events.toString());
+    assertTrue(events.contains("egress-only EgressWithoutAnnounce"), events.toString());
   }
 }
