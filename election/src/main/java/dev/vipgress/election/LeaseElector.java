@@ -3,6 +3,8 @@ package dev.vipgress.election;
 import static dev.vipgress.election.Leases.INCARNATION;
 
 import dev.vipgress.election.ElectionListener.LossReason;
+import dev.vipgress.election.OwnershipResolver.HolderState;
+import dev.vipgress.election.OwnershipResolver.Resolved;
 import dev.vipgress.election.Placement.Candidate;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
@@ -11,10 +13,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.OffsetDateTime;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -25,8 +24,6 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -34,7 +31,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,17 +118,6 @@ public final class LeaseElector implements AutoCloseable {
     CLOSED
   }
 
-  private enum HolderState {
-    /** Nobody holds it validly: it may be taken. */
-    FREE,
-    /** This node holds it under its current incarnation. */
-    MINE,
-    /** A live peer holds it. */
-    HELD,
-    /** A peer holds it but has lapsed: fence that peer first. */
-    NEEDS_FENCE
-  }
-
   private record Tombstone(String holder, String incarnation) {}
 
   private enum KeyKind {
@@ -158,7 +143,31 @@ public final class LeaseElector implements AutoCloseable {
   /** Where a VIP's holder comes from: its Lease, the tombstone of a deleted one, or the genesis. */
   private record Basis(V1Lease lease, String holder, String incarnation, boolean virtual) {}
 
-  private record Op(Key key, String kind, String leaseName, IoCall call) {}
+  /** What a Lease write does; also its log label. */
+  private enum OpKind {
+    /** Re-read the Lease (after a 409, or when the view cannot tell which version is newer). */
+    READ,
+    /** Take a free VIP. */
+    ACQUIRE,
+    /** Rewrite an inherited (handed-off or genesis) VIP Lease in this node's name. */
+    ADOPT,
+    /** Write this node's deleted VIP Lease again. */
+    RECREATE,
+    /** Let a VIP go (after the lost() barrier). */
+    RELEASE,
+    /** Delete a released VIP Lease nobody took for {@code releasedLeaseGc}. */
+    GC,
+    /** Mark a lapsed peer's liveness Lease fenced, naming the heirs. */
+    FENCE,
+    /** Create the genesis Lease. */
+    GENESIS,
+    /** Delete the genesis Lease once every VIP it covers has a Lease. */
+    GENESIS_DELETE,
+    /** Delete the liveness Lease of a node gone for good. */
+    NODE_GC
+  }
+
+  private record Op(Key key, OpKind kind, String leaseName, IoCall call) {}
 
   @FunctionalInterface
   private interface IoCall {
@@ -167,7 +176,6 @@ public final class LeaseElector implements AutoCloseable {
 
   private final ElectionConfig config;
   private final String node;
-  private final ElectionListener listener;
   private final Wiring wiring;
   private final LeaseApi api;
   private final Scheduler loop;
@@ -179,6 +187,7 @@ public final class LeaseElector implements AutoCloseable {
   private final Map<String, V1Lease> vips = new HashMap<>();
   private final LeaseVersions versions = new LeaseVersions();
   private final Timers timers;
+  private final OwnershipReporter reporter;
   private final Map<String, Tombstone> tombstones = new HashMap<>();
   private V1Lease genesisLease;
   private Genesis genesis;
@@ -190,39 +199,8 @@ public final class LeaseElector implements AutoCloseable {
   private List<Peer> eligiblePeers = List.of();
   private final Map<String, Long> freeSince = new HashMap<>();
   private final Map<String, Long> frozenDeadlines = new HashMap<>();
-  private final Map<String, Long> announced = new HashMap<>();
-  private final Map<String, Optional<String>> reportedOwner = new HashMap<>();
-  private final Map<String, Integer> pendingLost = new HashMap<>();
 
-  /** Losses reported but not yet handed to the listener, by reason (one lostAll per reason). */
-  private final Map<LossReason, LossBatch> lostSinceFlush = new EnumMap<>(LossReason.class);
-
-  /** ownerChanged calls reported after a loss of the current batch: delivered right after it. */
-  private final List<Runnable> heldBehindLosses = new ArrayList<>();
-
-  private final ArrayDeque<Key> urgent = new ArrayDeque<>();
-  private final ArrayDeque<Key> normal = new ArrayDeque<>();
-  private final ArrayDeque<Key> adoptions = new ArrayDeque<>();
-  private int adoptionsInFlight;
-
-  /**
-   * VIP Lease writes in flight at most: {@code apiConcurrency}, halved whenever a liveness renewal
-   * is slow and grown back by one while they are quick, so bulk work (cold start, adoption) never
-   * starves the renewals that keep this node's VIPs.
-   */
-  private int writeConcurrency;
-
-  /** Queued writes and their lane; a deque may hold stale entries of keys promoted since. */
-  private final Map<Key, Lane> queued = new HashMap<>();
-
-  /** Write lanes, most urgent first. */
-  private enum Lane {
-    URGENT,
-    NORMAL,
-    ADOPT
-  }
-
-  private final Map<Key, Op> inflight = new HashMap<>();
+  private final WriteQueue<Key> writes;
   private final Set<String> readBeforeWrite = new HashSet<>();
   private boolean acquireBlocked;
 
@@ -266,17 +244,7 @@ public final class LeaseElector implements AutoCloseable {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
   private final CountDownLatch closeDone = new CountDownLatch(1);
-  private final ConcurrentHashMap<String, String> ownerView = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Long> deadlineView = new ConcurrentHashMap<>();
-  private volatile long nodeDeadlineView = Long.MIN_VALUE;
-  private final AtomicReference<Thread> eventThread = new AtomicReference<>();
   private final ElectionInstruments metrics;
-
-  /** Sentinel in {@link #deadlineView}: the VIP follows the node's liveness deadline. */
-  private static final long FOLLOWS_NODE = Long.MIN_VALUE;
-
-  /** Longest chain of handoffs followed (deterministic for every node). */
-  private static final int MAX_CHAIN = 8;
 
   /** Handoff records kept on a liveness Lease before unreferenced ones are dropped. */
   private static final int KEEP_HANDOFFS = 4;
@@ -298,16 +266,18 @@ public final class LeaseElector implements AutoCloseable {
     if (nodeName.isEmpty()) {
       throw new IllegalArgumentException("nodeName must not be empty");
     }
-    this.listener = Objects.requireNonNull(listener, "listener");
+    Objects.requireNonNull(listener, "listener");
     this.wiring = wiring;
     this.api = wiring.api();
     this.loop = wiring.loop();
     this.ownLeaseName = Leases.nodeLeaseName(nodeName);
     this.durationNanos = config.leaseDuration().toNanos();
     this.incarnation = newIncarnation();
-    this.writeConcurrency = config.apiConcurrency();
+    this.writes = new WriteQueue<>(config.apiConcurrency());
     this.timers = new Timers(loop);
-    this.metrics = new ElectionInstruments(deadlineView::size, wiring.watch()::requests);
+    this.reporter =
+        new OwnershipReporter(node, listener, loop, wiring.events(), timers, this::lostDelivered);
+    this.metrics = new ElectionInstruments(reporter::ownedCount, wiring.watch()::requests);
   }
 
   private static Wiring realWiring(ElectionConfig config, ApiClient client, String nodeName) {
@@ -417,7 +387,7 @@ public final class LeaseElector implements AutoCloseable {
    * Holder node of every VIP Lease seen that is currently vouched for (all VIPs, not only ours).
    */
   public Map<String, String> owners() {
-    return Map.copyOf(ownerView);
+    return reporter.owners();
   }
 
   /** The local {@link System#nanoTime()} deadline of an owned VIP; empty if not owned. */
@@ -428,11 +398,7 @@ public final class LeaseElector implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       return OptionalLong.empty();
     }
-    Long d = deadlineView.get(key);
-    if (d == null) {
-      return OptionalLong.empty();
-    }
-    return OptionalLong.of(d == FOLLOWS_NODE ? nodeDeadlineView : d);
+    return reporter.deadline(key);
   }
 
   /** This elector's node name. */
@@ -443,7 +409,7 @@ public final class LeaseElector implements AutoCloseable {
   /** A snapshot of this elector's metrics (the same values {@link #registerMetrics} exposes). */
   public ElectionMetrics metrics() {
     return new ElectionMetrics(
-        deadlineView.size(),
+        reporter.ownedCount(),
         metrics.knownVips,
         metrics.candidateVips,
         metrics.liveNodes,
@@ -478,7 +444,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     log.info("electorStopping node={}", node);
     loop.executePriority(this::beginClose);
-    boolean mayWait = !loop.inLoop() && Thread.currentThread() != eventThread.get();
+    boolean mayWait = !loop.inLoop() && !reporter.onEventThread();
     if (mayWait && started.get()) {
       try {
         if (!closeDone.await(config.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -819,7 +785,8 @@ public final class LeaseElector implements AutoCloseable {
       refreshPeers(now);
       if (!x.equals(node)) {
         // the VIPs this peer held may have moved (a handoff, a fence): those first, then the rest
-        for (Map.Entry<String, Optional<String>> e : new ArrayList<>(reportedOwner.entrySet())) {
+        for (Map.Entry<String, Optional<String>> e :
+            new ArrayList<>(reporter.reportedOwners().entrySet())) {
           if (e.getValue().isPresent() && e.getValue().get().equals(x)) {
             evaluate(e.getKey());
           }
@@ -931,52 +898,38 @@ public final class LeaseElector implements AutoCloseable {
   // Decisions (loop)
   // =====================================================================================
 
-  /** Who holds a VIP in this node's view: its Lease's holder, or that holder's heir. */
-  private record Resolved(HolderState state, String holder, boolean direct) {}
-
-  /**
-   * Follows the VIP Lease's holder, and the handoff records of ended incarnations, to the node that
-   * holds the VIP now. Every node computes the same answer from the same objects; a chain longer
-   * than {@link #MAX_CHAIN} counts as free for everyone alike.
-   */
+  /** Who holds {@code v} now in this node's view ({@link OwnershipResolver}). */
   private Resolved resolve(String v, String holder, String inc, long now) {
-    for (int depth = 0; depth < MAX_CHAIN; depth++) {
-      boolean direct = depth == 0;
-      if (holder.isEmpty()) {
-        return new Resolved(HolderState.FREE, "", direct);
-      }
-      Handoffs.Entry entry;
-      if (holder.equals(node)) {
-        if (incarnation.equals(inc)) {
-          return new Resolved(HolderState.MINE, node, direct);
-        }
-        entry = ownHandoffs().get(inc);
-      } else {
-        Peer p = peer(holder, now);
-        if (!p.sameProtocol()) {
-          return new Resolved(HolderState.HELD, holder, direct); // its rules may differ
-        }
-        if (!p.present()) {
-          if (p.referencedIncarnation == null) {
-            p.referencedIncarnation = inc;
+    return OwnershipResolver.resolve(
+        v,
+        holder,
+        inc,
+        new OwnershipResolver.View() {
+          @Override
+          public String self() {
+            return node;
           }
-          return new Resolved(
-              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
-        }
-        if (!p.fenced() && Objects.equals(inc, p.incarnation())) {
-          return new Resolved(
-              lapsed(p, now) ? HolderState.NEEDS_FENCE : HolderState.HELD, holder, direct);
-        }
-        entry = p.handoffs().get(inc);
-      }
-      if (entry == null) {
-        return new Resolved(HolderState.FREE, holder, direct);
-      }
-      String[] heir = entry.heirOf(v);
-      holder = heir[0];
-      inc = heir[1];
-    }
-    return new Resolved(HolderState.FREE, "", false);
+
+          @Override
+          public String incarnation() {
+            return incarnation;
+          }
+
+          @Override
+          public Map<String, Handoffs.Entry> ownHandoffs() {
+            return LeaseElector.this.ownHandoffs();
+          }
+
+          @Override
+          public Peer peer(String x) {
+            return LeaseElector.this.peer(x, now);
+          }
+
+          @Override
+          public boolean lapsed(Peer p) {
+            return LeaseElector.this.lapsed(p, now);
+          }
+        });
   }
 
   /** Handoff records on this node's own liveness Lease, as last written or seen. */
@@ -1039,8 +992,8 @@ public final class LeaseElector implements AutoCloseable {
     }
     all.addAll(tombstones.keySet());
     all.addAll(candidacy);
-    all.addAll(announced.keySet());
-    all.addAll(reportedOwner.keySet());
+    all.addAll(reporter.announcedVips());
+    all.addAll(reporter.reportedOwners().keySet());
     for (String v : all) {
       evaluate(v);
     }
@@ -1086,7 +1039,7 @@ public final class LeaseElector implements AutoCloseable {
             && healthy
             && !closing
             && ownValid(now)
-            && (viewCurrent || announced.containsKey(v));
+            && (viewCurrent || reporter.announced(v));
     if (l != null || b.virtual() || hs != HolderState.MINE) {
       frozenDeadlines.remove(v);
     } else if (mine) {
@@ -1274,20 +1227,15 @@ public final class LeaseElector implements AutoCloseable {
   // =====================================================================================
 
   private void report(String v, boolean mine, HolderState hs, boolean want, long now) {
-    Long lastDeadline = announced.get(v);
-    boolean was = lastDeadline != null;
+    boolean was = reporter.announced(v);
     if (mine && !was) {
       long deadline = frozenDeadlines.getOrDefault(v, nodeDeadline);
-      announced.put(v, deadline);
-      deadlineView.put(v, frozenDeadlines.containsKey(v) ? deadline : FOLLOWS_NODE);
       metrics.acquisitions.inc();
       logVip(
           v,
           () -> log.info("leaseAcquired vip={} deadlineInMs={}", v, (deadline - now) / 1_000_000));
-      emit(() -> listener.acquired(v, deadline));
+      reporter.acquired(v, deadline, frozenDeadlines.containsKey(v));
     } else if (!mine && was) {
-      announced.remove(v);
-      deadlineView.remove(v);
       LossReason why;
       if (closing) {
         why = LossReason.SHUTDOWN;
@@ -1306,13 +1254,9 @@ public final class LeaseElector implements AutoCloseable {
       }
       metrics.lost(why);
       logVip(v, () -> log.info("leaseLost vip={} reason={}", v, why));
-      pendingLost.merge(v, 1, Integer::sum);
-      lostSinceFlush.computeIfAbsent(why, r -> new LossBatch(r)).add(v, lastDeadline);
-      timers.arm(Timers.Job.FLUSH_LOSSES, 0, this::flushLosses); // one lostAll per batch
-    } else if (mine && frozenDeadlines.containsKey(v)) {
-      deadlineView.put(v, frozenDeadlines.get(v));
+      reporter.lost(v, why);
     } else if (mine) {
-      deadlineView.put(v, FOLLOWS_NODE);
+      reporter.stillOwned(v, frozenDeadlines.get(v));
     }
   }
 
@@ -1322,109 +1266,15 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void reportOwner(String v, Optional<String> owner) {
-    Optional<String> before = reportedOwner.get(v);
-    if (owner.equals(before == null ? Optional.empty() : before)) {
-      if (owner.isEmpty() && before != null) {
-        reportedOwner.remove(v);
-      }
-      return;
-    }
-    if (owner.isPresent()) {
-      reportedOwner.put(v, owner);
-      ownerView.put(v, owner.get());
-    } else {
-      reportedOwner.remove(v);
-      ownerView.remove(v);
-    }
-    log.debug("ownerChanged node={} vip={} owner={}", node, v, owner.orElse("-"));
-    emitOwnerChange(() -> listener.ownerChanged(v, owner));
+    reporter.owner(v, owner);
   }
 
-  /**
-   * VIPs lost for one reason, handed to {@link ElectionListener#lostAll} together; {@code bound} is
-   * the latest fencing deadline the listener was given for any of them.
-   */
-  private static final class LossBatch {
-    final LossReason reason;
-    final Set<String> vips = new java.util.LinkedHashSet<>();
-    long bound = Long.MIN_VALUE;
-    boolean delivered;
-
-    LossBatch(LossReason reason) {
-      this.reason = reason;
-    }
-
-    void add(String v, long deadline) {
-      vips.add(v);
-      if (bound == Long.MIN_VALUE || deadline - bound > 0) {
-        bound = deadline;
-      }
-    }
-  }
-
-  /**
-   * Hands the losses reported so far to the listener, one {@link ElectionListener#lostAll} per
-   * reason, before any later event (so events keep their order). The releases that let a peer take
-   * these VIPs wait in {@link #pendingLost} until the returned stage has completed, or at the
-   * latest until the fencing deadline the listener was last given for them: by then the datapath
-   * has stopped by contract (its kernel state expires on its own), and a peer could have fenced
-   * this node anyway. So a listener that never completes delays a handover by at most one lease
-   * duration, and never lets two nodes own a VIP.
-   */
-  private void flushLosses() {
-    timers.cancel(Timers.Job.FLUSH_LOSSES);
-    if (lostSinceFlush.isEmpty()) {
-      return;
-    }
-    List<LossBatch> batches = new ArrayList<>(lostSinceFlush.values());
-    lostSinceFlush.clear();
-    long now = loop.nanoTime();
-    for (LossBatch batch : batches) {
-      Set<String> vipsLost = Collections.unmodifiableSet(batch.vips);
-      submit(
-          wiring.events(),
-          () -> {
-            eventThread.compareAndSet(null, Thread.currentThread());
-            CompletionStage<Void> stopped;
-            try {
-              stopped = listener.lostAll(vipsLost, batch.reason);
-            } catch (RuntimeException e) {
-              log.error("election listener failed", e);
-              stopped = null;
-            }
-            if (stopped == null) {
-              loop.executePriority(() -> lostDelivered(batch, false));
-            } else {
-              stopped.whenComplete(
-                  (ok, err) -> loop.executePriority(() -> lostDelivered(batch, false)));
-            }
-          });
-      loop.schedulePriority(() -> lostDelivered(batch, true), Math.max(0, batch.bound - now));
-    }
-    heldBehindLosses.forEach(this::submitEvent);
-    heldBehindLosses.clear();
-  }
-
-  /** The listener has stopped serving {@code batch} (or its deadline passed): release them. */
-  private void lostDelivered(LossBatch batch, boolean timedOut) {
-    if (batch.delivered) {
-      return;
-    }
-    batch.delivered = true;
-    if (timedOut) {
-      log.atWarn()
-          .addKeyValue("node", node)
-          .addKeyValue("vips", batch.vips.size())
-          .addKeyValue("reason", batch.reason)
-          .log("lostBarrierTimedOut: the listener did not confirm the stop before the deadline");
-    }
-    for (String v : batch.vips) {
-      pendingLost.computeIfPresent(v, (k, n) -> n > 1 ? n - 1 : null);
-    }
-    if (pendingLost.isEmpty() && !ownWritten && !renewing) {
+  /** The listener has stopped serving {@code lost} (or their deadline passed): release them. */
+  private void lostDelivered(Set<String> lost) {
+    if (!reporter.anyReleasePending() && !ownWritten && !renewing) {
       renewNow(); // the bulk release
     }
-    for (String v : batch.vips) {
+    for (String v : lost) {
       if ((!candidacy.contains(v) || declined.containsKey(v)) && !closing) {
         evaluate(v); // the single release of a VIP that left the candidacy
       }
@@ -1441,99 +1291,23 @@ public final class LeaseElector implements AutoCloseable {
     }
   }
 
-  /** Runs {@code call} on the event thread, after every loss reported before it. */
-  private void emit(Runnable call) {
-    flushLosses();
-    submitEvent(call);
-  }
-
-  /**
-   * Runs an {@code ownerChanged} call on the event thread; while losses are being collected into a
-   * batch it waits behind them, so a bulk loss stays one {@code lostAll} per reason.
-   */
-  private void emitOwnerChange(Runnable call) {
-    if (lostSinceFlush.isEmpty()) {
-      submitEvent(call);
-    } else {
-      heldBehindLosses.add(call);
-    }
-  }
-
-  private void submitEvent(Runnable call) {
-    submit(
-        wiring.events(),
-        () -> {
-          eventThread.compareAndSet(null, Thread.currentThread());
-          try {
-            call.run();
-          } catch (RuntimeException e) {
-            log.error("election listener failed", e);
-          }
-        });
-  }
-
   // =====================================================================================
   // VIP Lease writes (loop → io pool → loop)
   // =====================================================================================
 
   private void enqueue(Key k, boolean isUrgent) {
-    enqueue(k, isUrgent ? Lane.URGENT : Lane.NORMAL);
-  }
-
-  /**
-   * Queues a write of {@code k} in {@code lane}; a key already queued in a slower lane moves up (a
-   * release must not wait behind the throttled adoption it was queued as).
-   */
-  private void enqueue(Key k, Lane lane) {
-    Lane current = queued.get(k);
-    if (inflight.containsKey(k) || (current != null && current.compareTo(lane) <= 0)) {
-      return;
-    }
-    queued.put(k, lane);
-    switch (lane) {
-      case URGENT -> urgent.add(k);
-      case NORMAL -> normal.add(k);
-      case ADOPT -> adoptions.add(k);
-    }
+    writes.add(k, isUrgent ? WriteQueue.Lane.URGENT : WriteQueue.Lane.NORMAL);
   }
 
   /** Inherited VIPs are rewritten in our name a few at a time: it is tidying, not urgent. */
   private void adopt(String v) {
-    enqueue(Key.vip(v), Lane.ADOPT);
+    writes.add(Key.vip(v), WriteQueue.Lane.ADOPT);
   }
 
-  /** The next key of {@code lane}, skipping entries of keys that moved to a faster lane. */
-  private Key poll(ArrayDeque<Key> deque, Lane lane) {
-    Key k;
-    while ((k = deque.poll()) != null) {
-      if (queued.get(k) == lane) {
-        queued.remove(k);
-        return k;
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Starts queued writes: urgent, then normal ones up to {@code writeConcurrency} (adoptions in
-   * flight do not count against them), then adoptions while a quarter of it is free for them.
-   */
+  /** Plans and sends the queued writes the {@link WriteQueue} lets start now. */
   private void pump() {
-    int adoptLimit = Math.max(1, writeConcurrency / 4);
-    while (true) {
-      Key k = null;
-      if (inflight.size() - adoptionsInFlight < writeConcurrency) {
-        k = poll(urgent, Lane.URGENT);
-        if (k == null) {
-          k = poll(normal, Lane.NORMAL);
-        }
-      }
-      if (k == null && inflight.size() < writeConcurrency && adoptionsInFlight < adoptLimit) {
-        k = poll(adoptions, Lane.ADOPT);
-      }
-      if (k == null) {
-        break;
-      }
+    Key k;
+    while ((k = writes.next()) != null) {
       Op op =
           switch (k.kind()) {
             case FENCE -> planFence(k);
@@ -1544,11 +1318,8 @@ public final class LeaseElector implements AutoCloseable {
       if (op == null) {
         continue;
       }
-      if (op.kind().equals("adopt")) {
-        adoptionsInFlight++;
-      }
       metrics.requests.inc();
-      inflight.put(k, op);
+      writes.started(k, op.kind() == OpKind.ADOPT);
       submit(
           wiring.io(),
           () -> {
@@ -1576,7 +1347,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     String name = VipAddress.parse(v).leaseName();
     if (readBeforeWrite.remove(name)) {
-      return new Op(k, "read", name, a -> a.get(name));
+      return new Op(k, OpKind.READ, name, a -> a.get(name));
     }
     Basis b = basis(v);
     V1Lease l = b.lease();
@@ -1586,16 +1357,16 @@ public final class LeaseElector implements AutoCloseable {
     boolean want = wants(v, now);
     OffsetDateTime wall = OffsetDateTime.now(wiring.wallClock());
     if (hs == HolderState.MINE) {
-      if (!viewCurrent && !announced.containsKey(v)) {
+      if (!viewCurrent && !reporter.announced(v)) {
         return null; // claimed only once the view has caught up (a fullPass follows)
       }
-      if (pendingLost.containsKey(v)) {
+      if (reporter.releasePending(v)) {
         return null; // released after the listener heard lost(); lostDelivered re-evaluates
       }
       if (l == null) {
         boolean keep = want && healthy && canHold(now);
         V1Lease body = newVipLease(v, keep ? node : "", wall, null);
-        String kind = !keep ? "release" : b.virtual() ? "adopt" : "recreate";
+        OpKind kind = !keep ? OpKind.RELEASE : b.virtual() ? OpKind.ADOPT : OpKind.RECREATE;
         return new Op(k, kind, name, a -> a.create(body));
       }
       if (!want) {
@@ -1603,10 +1374,10 @@ public final class LeaseElector implements AutoCloseable {
         body.getSpec().holderIdentity(null);
         body.getMetadata().getAnnotations().remove(INCARNATION);
         body.getMetadata().getAnnotations().put(Leases.RELEASED_BY, node);
-        return new Op(k, "release", name, a -> a.replace(body));
+        return new Op(k, OpKind.RELEASE, name, a -> a.replace(body));
       }
       if (!resolved.direct() && canHold(now)) {
-        return new Op(k, "adopt", name, a -> a.replace(takeOver(l, wall)));
+        return new Op(k, OpKind.ADOPT, name, a -> a.replace(takeOver(l, wall)));
       }
       return null;
     }
@@ -1623,22 +1394,22 @@ public final class LeaseElector implements AutoCloseable {
           return null;
         }
         body = newVipLease(v, node, wall, null);
-        return new Op(k, "acquire", name, a -> a.create(body));
+        return new Op(k, OpKind.ACQUIRE, name, a -> a.create(body));
       }
       body = takeOver(l, wall);
-      return new Op(k, "acquire", name, a -> a.replace(body));
+      return new Op(k, OpKind.ACQUIRE, name, a -> a.replace(body));
     }
     if (!want && l == null && b.virtual() && isGcNode(Genesis.NAME, now)) {
       // covered by the genesis Lease, its owner gone without heirs, wanted by nobody we know of:
       // write it as released, so the genesis Lease can be deleted
       V1Lease body = newVipLease(v, "", wall, null);
-      return new Op(k, "release", name, a -> a.create(body));
+      return new Op(k, OpKind.RELEASE, name, a -> a.create(body));
     }
     if (!want && l != null && holder.isEmpty() && !covered(v) && isGcNode(v, now)) {
       String rv = Leases.resourceVersion(l);
       return new Op(
           k,
-          "gc",
+          OpKind.GC,
           name,
           a -> {
             a.delete(name, rv);
@@ -1707,7 +1478,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     String name = Leases.nodeLeaseName(x);
     if (readBeforeWrite.remove(name)) {
-      return new Op(k, "read", name, a -> a.get(name));
+      return new Op(k, OpKind.READ, name, a -> a.get(name));
     }
     // The fence names the heirs of the fenced incarnation: its VIPs move with this one write.
     Map<String, String> heirs = new HashMap<>();
@@ -1729,7 +1500,7 @@ public final class LeaseElector implements AutoCloseable {
       V1Lease body = Leases.copy(p.lease);
       body.getMetadata().getAnnotations().put(Leases.FENCED_BY, node);
       putHandoffs(body, entries);
-      return new Op(k, "fence", name, a -> a.replace(body));
+      return new Op(k, OpKind.FENCE, name, a -> a.replace(body));
     }
     V1Lease body = Leases.newLease(config.namespace(), name, Leases.KIND_NODE);
     body.getMetadata().getAnnotations().put(Leases.NODE, x);
@@ -1739,7 +1510,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     putHandoffs(body, entries);
     body.getSpec().holderIdentity(x).leaseDurationSeconds(leaseSeconds());
-    return new Op(k, "fence", name, a -> a.create(body));
+    return new Op(k, OpKind.FENCE, name, a -> a.create(body));
   }
 
   /**
@@ -1753,7 +1524,7 @@ public final class LeaseElector implements AutoCloseable {
       return null;
     }
     if (readBeforeWrite.remove(Genesis.NAME)) {
-      return new Op(k, "read", Genesis.NAME, a -> a.get(Genesis.NAME));
+      return new Op(k, OpKind.READ, Genesis.NAME, a -> a.get(Genesis.NAME));
     }
     if (genesisLease != null) {
       if (!isGcNode(Genesis.NAME, now) || !genesisDone()) {
@@ -1762,7 +1533,7 @@ public final class LeaseElector implements AutoCloseable {
       String rv = Leases.resourceVersion(genesisLease);
       return new Op(
           k,
-          "genesis-delete",
+          OpKind.GENESIS_DELETE,
           Genesis.NAME,
           a -> {
             a.delete(Genesis.NAME, rv);
@@ -1794,7 +1565,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     V1Lease body = Genesis.newLease(config.namespace(), node, free, members, leaseSeconds());
     log.info("genesisCreating node={} vips={} members={}", node, free.size(), members.keySet());
-    return new Op(k, "genesis", Genesis.NAME, a -> a.create(body));
+    return new Op(k, OpKind.GENESIS, Genesis.NAME, a -> a.create(body));
   }
 
   private void onGenesisDone(Op op, V1Lease result, ApiException error) {
@@ -1802,7 +1573,7 @@ public final class LeaseElector implements AutoCloseable {
     if (error == null) {
       if (result != null) {
         applyGenesis(result, now);
-      } else if (op.kind().equals("genesis-delete")) {
+      } else if (op.kind() == OpKind.GENESIS_DELETE) {
         removeGenesis();
       }
     } else if (error.getCode() == 409) {
@@ -1872,9 +1643,9 @@ public final class LeaseElector implements AutoCloseable {
         || !ownValid(now)
         || !apiHealthy(now)
         || genesisLease != null
-        || !inflight.isEmpty()
-        || !pendingLost.isEmpty()
-        || announced.isEmpty()) {
+        || !writes.idle()
+        || reporter.anyReleasePending()
+        || reporter.announcedVips().isEmpty()) {
       return;
     }
     Map<String, Integer> load = new HashMap<>();
@@ -1887,7 +1658,7 @@ public final class LeaseElector implements AutoCloseable {
       }
     }
     int total = 0;
-    for (Optional<String> o : reportedOwner.values()) {
+    for (Optional<String> o : reporter.reportedOwners().values()) {
       if (o.isPresent() && load.containsKey(o.get())) {
         load.merge(o.get(), 1, Integer::sum);
         total++;
@@ -1898,7 +1669,7 @@ public final class LeaseElector implements AutoCloseable {
     if (load.get(node) <= ceil || peersAlike.isEmpty()) {
       return;
     }
-    for (String v : new java.util.TreeSet<>(announced.keySet())) {
+    for (String v : new TreeSet<>(reporter.announcedVips())) {
       String to = Placement.first(v, peersAlike);
       if (load.get(to) < floor) {
         declined.put(v, now + 2 * config.placementFallback().toNanos() + durationNanos);
@@ -1998,7 +1769,7 @@ public final class LeaseElector implements AutoCloseable {
     String rv = Leases.resourceVersion(p.lease);
     return new Op(
         k,
-        "node-gc",
+        OpKind.NODE_GC,
         name,
         a -> {
           a.delete(name, rv);
@@ -2064,7 +1835,7 @@ public final class LeaseElector implements AutoCloseable {
   }
 
   private void onOpDone(Op op, V1Lease result, ApiException error) {
-    inflight.remove(op.key());
+    writes.finished(op.key());
     if (op.key().kind() == KeyKind.GENESIS) {
       onGenesisDone(op, result, error);
       pump();
@@ -2075,13 +1846,10 @@ public final class LeaseElector implements AutoCloseable {
       pump();
       return;
     }
-    if (op.kind().equals("adopt")) {
-      adoptionsInFlight--;
-    }
     long now = loop.nanoTime();
     if (error == null) {
       switch (op.kind()) {
-        case "gc" -> {
+        case GC -> {
           String v = op.key().id();
           log.info("releasedLeaseDeleted vip={}", v);
           V1Lease l = vips.remove(v);
@@ -2091,7 +1859,7 @@ public final class LeaseElector implements AutoCloseable {
           }
           evaluate(v);
         }
-        case "fence" -> {
+        case FENCE -> {
           metrics.fences.inc();
           log.warn("nodeFenced node={} peer={}", node, op.key().id());
           if (versions.answered(Leases.name(result), Leases.resourceVersion(result))) {
@@ -2099,14 +1867,14 @@ public final class LeaseElector implements AutoCloseable {
           }
         }
         default -> {
-          if ("release".equals(op.kind())) {
+          if (op.kind() == OpKind.RELEASE) {
             metrics.releases.inc();
             logVip(op.key().id(), () -> log.info("leaseReleased vip={}", op.key().id()));
           }
           if (result != null) {
             String name = Leases.name(result);
             boolean take = true;
-            if (op.kind().equals("read")) {
+            if (op.kind() == OpKind.READ) {
               versions.read(name, Leases.resourceVersion(result));
             } else {
               take = versions.answered(name, Leases.resourceVersion(result));
@@ -2228,7 +1996,7 @@ public final class LeaseElector implements AutoCloseable {
     if (now - nextRenewAt < 0) {
       return;
     }
-    if (!ownWritten && !pendingLost.isEmpty()) {
+    if (!ownWritten && reporter.anyReleasePending()) {
       return; // a bulk release: written after the listener heard lost() for every VIP
     }
     V1Lease body = ownBody();
@@ -2299,12 +2067,7 @@ public final class LeaseElector implements AutoCloseable {
     boolean wasValid = ownValid(now);
     boolean recovered = renewFailedSinceOk || now - sent > durationNanos / 4;
     long rtt = now - sent;
-    if (rtt > config.renewInterval().toNanos() / 5) {
-      writeConcurrency = Math.max(1, writeConcurrency / 2);
-    } else if (rtt < config.renewInterval().toNanos() / 20
-        && writeConcurrency < config.apiConcurrency()) {
-      writeConcurrency++;
-    }
+    writes.renewalTook(rtt, config.renewInterval().toNanos());
     boolean hadFailed = renewFailedSinceOk;
     lastRenewOk = true;
     renewFailedSinceOk = false;
@@ -2314,7 +2077,7 @@ public final class LeaseElector implements AutoCloseable {
       long d = config.deadlineAfter(sent);
       if (d - nodeDeadline > 0 || nodeDeadline == Long.MIN_VALUE) {
         nodeDeadline = d;
-        nodeDeadlineView = d;
+        reporter.nodeDeadline(d);
       }
       loop.schedulePriority(this::deadlineCheck, Math.max(0, nodeDeadline - now));
     }
@@ -2355,17 +2118,8 @@ public final class LeaseElector implements AutoCloseable {
       refreshPeers(now);
       fullPass();
     }
-    if (wasValid && !announced.isEmpty()) {
-      Set<String> renewedVips = new HashSet<>();
-      for (String v : announced.keySet()) {
-        if (!frozenDeadlines.containsKey(v)) {
-          announced.put(v, nodeDeadline);
-          renewedVips.add(v);
-        }
-      }
-      long d = nodeDeadline;
-      Set<String> frozen = Set.copyOf(renewedVips);
-      emit(() -> listener.renewedAll(frozen, d));
+    if (wasValid) {
+      reporter.renewed(nodeDeadline, frozenDeadlines.keySet());
     }
   }
 
@@ -2385,7 +2139,7 @@ public final class LeaseElector implements AutoCloseable {
     }
     metrics.renewalFailures.inc();
     metrics.apiErrors.inc();
-    writeConcurrency = 1;
+    writes.renewalFailed();
     if (!renewFailedSinceOk) {
       log.warn(
           "livenessRenewFailed node={} code={} error={} deadlineInMs={}",
@@ -2590,7 +2344,7 @@ public final class LeaseElector implements AutoCloseable {
         "incarnationChanged node={} from={} to={} reason={}", node, previous, incarnation, why);
     // only the VIPs we announced change: lost() for each, before anything else; the renewal that
     // follows evaluates every VIP again
-    for (String v : new ArrayList<>(announced.keySet())) {
+    for (String v : new ArrayList<>(reporter.announcedVips())) {
       evaluate(v);
     }
   }
@@ -2600,11 +2354,11 @@ public final class LeaseElector implements AutoCloseable {
     if (ownWritten && nodeDeadline - now <= 0) {
       metrics.apiHealthy = false;
     }
-    if (ownWritten && nodeDeadline - now <= 0 && !announced.isEmpty()) {
+    if (ownWritten && nodeDeadline - now <= 0 && !reporter.announcedVips().isEmpty()) {
       log.warn(
           "deadlineExpired node={} owned={}: no renewal landed in time; letting go",
           node,
-          announced.size());
+          reporter.announcedVips().size());
       refreshPeers(now);
       evaluateAll();
       pump();
