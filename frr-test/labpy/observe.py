@@ -77,6 +77,18 @@ def watch_args(st, host="ext"):
             "watch", h["iface"], src4, h["ipv6"]]
 
 
+def keep_logs(nodes, bench):
+    """Copy the speakers' logs out of the lab's state dir (a later `down` removes it); returns the dir."""
+    d = os.environ.get("BENCH_LOGS", "/tmp/vipgress-bench-%s-logs" % bench)
+    os.makedirs(d, exist_ok=True)
+    for n in nodes:
+        src = common.path("logs", "speaker-%s.log" % n)
+        if os.path.exists(src):
+            with open(src, "rb") as f, open(os.path.join(d, os.path.basename(src)), "wb") as g:
+                g.write(f.read())
+    return d
+
+
 # ---------------------------------------------------------------- kernel state of a node
 
 def _elem_key(e):

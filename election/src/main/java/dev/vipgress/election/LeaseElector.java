@@ -90,6 +90,13 @@ import org.slf4j.MDC;
  *
  * <p>Threads: one loop thread owns all state; one thread renews the liveness Lease; a small pool
  * ({@code apiConcurrency}) writes VIP Leases; one thread watches; one thread calls the listener.
+ *
+ * <p>Parts, all confined to the loop thread: {@link OwnershipResolver} (pure: who holds a VIP),
+ * {@link OwnershipReporter} (listener events and the {@code lost()} barrier), {@link WriteQueue}
+ * (Lease writes in lanes), {@link LeaseVersions} (which version the view takes, by equality only),
+ * {@link Timers} (keyed timers) and {@link ElectionInstruments} (Prometheus metrics). This class
+ * keeps the observations, liveness, genesis, rebalancing, garbage collection and the planning of
+ * each write.
  */
 public final class LeaseElector implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LeaseElector.class);

@@ -18,8 +18,7 @@ import java.util.Objects;
  * @param fwmarkMask the fwmark bits this module owns; owner slot {@code i} gets mark {@code (i+1)
  *     << lowest set bit}
  * @param routeTableBase routing table of owner slot {@code i} is {@code routeTableBase + i}
- * @param rulePriority preference of the {@code ip rule}s ({@code fwmark ... lookup ...}); the
- *     blackhole rule behind each is at {@code rulePriority + 1}
+ * @param rulePriority preference of the {@code ip rule}s ({@code fwmark ... lookup ...})
  * @param guard install the owner's guard (drop stray packets to / from owned VIPs); off only to
  *     demonstrate why it is needed
  * @param conntrackCleanup delete stale conntrack entries on ownership changes; off only to
@@ -94,9 +93,8 @@ public record NatConfig(
     if (routeTableBase <= 255 || (long) routeTableBase + maxSlots(fwmarkMask) > 0xfffffff0L) {
       throw new IllegalArgumentException("routeTableBase must be above 255: " + routeTableBase);
     }
-    if (rulePriority <= 0 || rulePriority >= 32765) {
-      // rulePriority + 1 holds the blackhole rules behind the steering tables
-      throw new IllegalArgumentException("rulePriority must be in 1..32764: " + rulePriority);
+    if (rulePriority <= 0 || rulePriority >= 32766) {
+      throw new IllegalArgumentException("rulePriority must be in 1..32765: " + rulePriority);
     }
     if (attempts < 1) {
       throw new IllegalArgumentException("attempts must be >= 1");

@@ -18,9 +18,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Programs one node's egress datapath: the {@code inet} table through {@code nft -f -} (one atomic
- * transaction for the elements per {@link #apply}, then the heartbeat in its own small one),
- * steering rules and routes through {@code ip -force -batch -}, and conntrack clean-up through
- * {@code conntrack -D}.
+ * transaction for the elements per {@link #apply}, then the heartbeat in its own small one; a
+ * change of a few elements carries the heartbeat in the same small transaction — either way the
+ * heartbeat's expiry is computed once {@code nft} runs, never before a large transaction), steering
+ * rules and routes through {@code ip -force -batch -}, and conntrack clean-up through {@code
+ * conntrack -D}.
  *
  * <p>Not thread-safe: one thread (the reconciler) owns it. {@link #apply} is level-triggered: it
  * diffs the desired state against the kernel (re-read on the first apply, after any failure or

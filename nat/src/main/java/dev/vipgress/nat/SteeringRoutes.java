@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
-import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -28,21 +27,11 @@ public final class SteeringRoutes {
    * @param routes table → destination (nft spelling, {@code default}) → {@code via <ip>} or {@code
    *     throw}
    * @param rules rule tables, keyed by fwmark
-   * @param fences the fwmarks with a {@code blackhole} rule right behind their table's rule: a
-   *     packet marked for an owner whose table has lost its default route (the kernel flushes it
-   *     with the link) is dropped there, never routed on by the main table with the pod's address
    */
   public record View(
-      SortedMap<Integer, SortedMap<String, String>> routes,
-      SortedMap<Integer, Integer> rules,
-      SortedSet<Integer> fences) {
-    public View(
-        SortedMap<Integer, SortedMap<String, String>> routes, SortedMap<Integer, Integer> rules) {
-      this(routes, rules, new TreeSet<>());
-    }
-
+      SortedMap<Integer, SortedMap<String, String>> routes, SortedMap<Integer, Integer> rules) {
     public static View empty() {
-      return new View(new TreeMap<>(), new TreeMap<>(), new TreeSet<>());
+      return new View(new TreeMap<>(), new TreeMap<>());
     }
 
     /** slot → next hops in its default route (to keep slots across restarts). */
@@ -69,6 +58,17 @@ public final class SteeringRoutes {
     }
   }
 
+  /**
+   * The key of each steering table's last resort: {@code blackhole default} at the largest metric.
+   * The kernel flushes {@code default via <owner>} with the link it leaves by; a packet marked for
+   * that owner then hits the blackhole instead of falling through to the main table and leaving
+   * with the pod's own address. (The {@code throw} routes still hand cluster destinations, such as
+   * the tunnel's own encapsulated packets, on to the main table.)
+   */
+  static final String FENCE = "fence";
+
+  static final long FENCE_METRIC = 4294967295L;
+
   private final NatConfig config;
 
   public SteeringRoutes(NatConfig config) {
@@ -93,7 +93,13 @@ public final class SteeringRoutes {
       String dst = dst(String.valueOf(r.get("dst")));
       String type = r.get("type") instanceof String s ? s : "unicast";
       String target;
-      if ("throw".equals(type)) {
+      if ("blackhole".equals(type)
+          && "default".equals(dst)
+          && r.get("metric") instanceof Number m
+          && m.longValue() == FENCE_METRIC) {
+        dst = FENCE;
+        target = "blackhole";
+      } else if ("throw".equals(type)) {
         target = "throw";
       } else if (r.get("gateway") instanceof String gw) {
         target = "via " + Addresses.format(Addresses.parse(gw));
@@ -107,7 +113,6 @@ public final class SteeringRoutes {
       routes.computeIfAbsent(table, k -> new TreeMap<>()).put(dst, target);
     }
     SortedMap<Integer, Integer> rules = new TreeMap<>();
-    SortedSet<Integer> fences = new TreeSet<>();
     for (Object o : Json.list(rulesJson)) {
       if (!(o instanceof Map<?, ?> r)) {
         continue;
@@ -115,14 +120,6 @@ public final class SteeringRoutes {
       Integer prio = number(r.get("priority"));
       Integer table = number(r.get("table"));
       Integer mark = number(r.get("fwmark"));
-      if (prio != null
-          && prio == config.rulePriority() + 1
-          && mark != null
-          && "blackhole".equals(r.get("action"))
-          && config.slotOf(mark) >= 0) {
-        fences.add(mark);
-        continue;
-      }
       if (prio == null || prio != config.rulePriority() || table == null || mark == null) {
         continue;
       }
@@ -130,14 +127,13 @@ public final class SteeringRoutes {
         rules.put(mark, table);
       }
     }
-    return new View(routes, rules, fences);
+    return new View(routes, rules);
   }
 
   /** The routes and rules {@code plan} needs for {@code f}. */
   public View desired(NatPlan plan, Family f) {
     SortedMap<Integer, SortedMap<String, String>> routes = new TreeMap<>();
     SortedMap<Integer, Integer> rules = new TreeMap<>();
-    SortedSet<Integer> fences = new TreeSet<>();
     for (Map.Entry<Integer, NatPlan.SlotRoute> e : plan.slots().entrySet()) {
       InetAddress nh = e.getValue().nextHop(f);
       if (nh == null) {
@@ -155,11 +151,11 @@ public final class SteeringRoutes {
           t.put(NatPlan.key(c), "throw");
         }
       }
+      t.put(FENCE, "blackhole");
       routes.put(table, t);
       rules.put(config.markOf(e.getKey()), table);
-      fences.add(config.markOf(e.getKey()));
     }
-    return new View(routes, rules, fences);
+    return new View(routes, rules);
   }
 
   /**
@@ -197,16 +193,6 @@ public final class SteeringRoutes {
           a.add(ruleLine("del", r.getKey(), r.getValue()));
         }
       }
-      for (int m : want.fences()) {
-        if (!cur.fences().contains(m)) {
-          b.add(fenceLine("add", m));
-        }
-      }
-      for (int m : cur.fences()) {
-        if (!want.fences().contains(m)) {
-          a.add(fenceLine("del", m));
-        }
-      }
       for (Map.Entry<Integer, SortedMap<String, String>> t : cur.routes().entrySet()) {
         Map<String, String> keep = want.routes().getOrDefault(t.getKey(), new TreeMap<>());
         for (Map.Entry<String, String> r : t.getValue().entrySet()) {
@@ -229,6 +215,9 @@ public final class SteeringRoutes {
 
   private String routeLine(String verb, String dst, String target, int table) {
     String head = "route " + verb + " ";
+    if (FENCE.equals(dst)) {
+      return head + "blackhole default metric " + FENCE_METRIC + " table " + table;
+    }
     if ("throw".equals(target)) {
       return head + "throw " + dst + " table " + table;
     }
@@ -242,12 +231,6 @@ public final class SteeringRoutes {
     return String.format(
         "rule %s pref %d fwmark 0x%x/0x%x lookup %d",
         verb, config.rulePriority(), mark, config.fwmarkMask(), table);
-  }
-
-  private String fenceLine(String verb, int mark) {
-    return String.format(
-        "rule %s pref %d fwmark 0x%x/0x%x blackhole",
-        verb, config.rulePriority() + 1, mark, config.fwmarkMask());
   }
 
   private static String dst(String d) {

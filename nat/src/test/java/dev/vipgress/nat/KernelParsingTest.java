@@ -117,7 +117,7 @@ class KernelParsingTest {
     assertEquals(
         List.of(
             "route replace default via 192.168.100.22 table 7600",
-            "rule add pref 7601 fwmark 0x10000/0xff0000 blackhole"),
+            "route replace blackhole default metric 4294967295 table 7600"),
         diff.before().get(Family.V4));
     assertEquals(
         List.of(
@@ -208,23 +208,33 @@ class KernelParsingTest {
 
   @Test
   void aPacketMarkedForATableThatLostItsDefaultRouteIsDroppedNotRoutedOn() {
-    // the kernel flushes `default via <owner>` with the uplink: without the blackhole rule behind
-    // the table's rule, the main table would send the marked packet out with the pod's address
+    // the kernel flushes `default via <owner>` with the uplink: without the blackhole behind it,
+    // the main table would send the marked packet out with the pod's own address
     SteeringRoutes r = new SteeringRoutes(NatConfig.builder("eth0").build());
-    String rules =
-        "[{\"priority\":0,\"src\":\"all\",\"table\":\"local\"},{\"priority\":7601,"
-            + "\"src\":\"all\",\"fwmark\":\"0x10000\",\"fwmask\":\"0xff0000\",\"action\":"
-            + "\"blackhole\"},{\"priority\":32766,\"src\":\"all\",\"table\":\"main\"}]";
-    assertEquals(java.util.Set.of(0x10000), r.parse("[]", rules).fences());
+    String routes =
+        "[{\"type\":\"blackhole\",\"dst\":\"default\",\"table\":\"7600\",\"metric\":"
+            + "4294967295,\"flags\":[]},{\"type\":\"throw\",\"dst\":\"10.244.0.0/16\","
+            + "\"table\":\"7600\",\"flags\":[]}]";
+    SteeringRoutes.View cur = r.parse(routes, "[]");
+    assertEquals(Map.of("fence", "blackhole", "10.244.0.0/16", "throw"), cur.routes().get(7600));
     NodeDesired d =
         DesiredStateText.parse(
-                "steer 10.244.1.9 owner=node2 via=192.168.100.12 vip=192.168.100.201\n", 0)
+                "cluster 10.244.0.0/16\n"
+                    + "steer 10.244.1.9 owner=node2 via=192.168.100.12 vip=192.168.100.201\n",
+                0)
             .desired();
     SteeringRoutes.View want =
         r.desired(NatPlan.of(d, NatConfig.builder("eth0").build(), Map.of("node2", 0)), Family.V4);
-    assertEquals(java.util.Set.of(0x10000), want.fences());
+    assertEquals("blackhole", want.routes().get(7600).get("fence"));
     assertEquals(
-        List.of("rule del pref 7601 fwmark 0x10000/0xff0000 blackhole"),
-        r.removeAll(Map.of(Family.V4, r.parse("[]", rules))).get(Family.V4));
+        List.of(
+            "route replace default via 192.168.100.12 table 7600",
+            "rule add pref 7600 fwmark 0x10000/0xff0000 lookup 7600"),
+        r.diff(Map.of(Family.V4, cur), Map.of(Family.V4, want)).before().get(Family.V4));
+    assertEquals(
+        List.of(
+            "route del throw 10.244.0.0/16 table 7600",
+            "route del blackhole default metric 4294967295 table 7600"),
+        r.removeAll(Map.of(Family.V4, cur)).get(Family.V4));
   }
 }

@@ -225,6 +225,10 @@ final class NatLab implements AutoCloseable {
     final Process process;
     final Path stateFile;
     final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+
+    /** The elements the agent reported as refused (left out, the rest applied). */
+    final List<String> refused = new CopyOnWriteArrayList<>();
+
     long generation;
 
     Agent(String node, Process process, Path stateFile) {
@@ -275,6 +279,9 @@ final class NatLab implements AutoCloseable {
             throw new IllegalStateException("agent on " + node + " exited: " + stderr());
           }
           continue;
+        }
+        if (l.startsWith("refused ")) {
+          refused.add(l.substring("refused ".length()));
         }
         if (l.equals("applied " + gen)) {
           return;
@@ -547,11 +554,9 @@ final class NatLab implements AutoCloseable {
         lab.exec(node, "ip", "link", "del", VXLAN_DEVICE);
       }
       for (String fam : List.of("-4", "-6")) {
-        for (int pref : new int[] {RULE_PRIO, RULE_PRIO + 1}) {
-          for (int i = 0; i < 8; i++) {
-            if (!lab.exec(node, "ip", fam, "rule", "del", "pref", Integer.toString(pref)).ok()) {
-              break;
-            }
+        for (int i = 0; i < 8; i++) {
+          if (!lab.exec(node, "ip", fam, "rule", "del", "pref", Integer.toString(RULE_PRIO)).ok()) {
+            break;
           }
         }
         for (int t = TABLE_BASE; t < TABLE_BASE + 4; t++) {
