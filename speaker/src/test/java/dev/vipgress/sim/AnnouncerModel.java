@@ -29,6 +29,7 @@ final class AnnouncerModel implements Announcer {
   public void announce(InetAddress vip, long fencingDeadlineNanos) {
     if (!closed) {
       Long was = deadlines.put(vip, fencingDeadlineNanos);
+      process.world.dirty = true;
       if (was == null && process.world.tracing()) {
         process.world.note(
             process.machine.name

@@ -140,6 +140,7 @@ final class ClusterTruth {
 
   private void changed(String what) {
     plan = null;
+    world.dirty = true;
     egressVips = null;
     podVips = new HashMap<>();
     world.note("cluster: " + what);

@@ -73,6 +73,7 @@ final class KernelModel implements Datapath {
       machine.world.note(machine.name + " kernel: apply " + describe(desired));
     }
     state = desired;
+    machine.world.dirty = true;
     learn(desired);
     return ApplyResult.complete();
   }
@@ -107,12 +108,14 @@ final class KernelModel implements Datapath {
       }
     }
     state = withOwned(owned);
+    machine.world.dirty = true;
   }
 
   @Override
   public void close(boolean handingOver) {
     machine.world.note(machine.name + " kernel: close handingOver=" + handingOver);
     if (!handingOver) {
+      machine.world.dirty = true;
       state = NodeDesired.empty();
     }
   }

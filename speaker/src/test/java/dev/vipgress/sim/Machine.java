@@ -77,6 +77,7 @@ final class Machine {
         .sorted(java.util.Comparator.comparing(dev.vipgress.speaker.model.VipSpec::text))
         .forEach(s -> s.backends().forEach(b -> m.putIfAbsent(b.ip(), s.vip())));
     learntPodVips = m;
+    world.dirty = true;
   }
 
   SimProcess newProcess() {

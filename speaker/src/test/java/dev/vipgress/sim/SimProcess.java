@@ -48,6 +48,7 @@ final class SimProcess {
       return;
     }
     frozen = false;
+    world.dirty = true;
     List<Runnable> h = new ArrayList<>(held);
     held.clear();
     for (Runnable r : h) {

@@ -70,6 +70,7 @@ final class Simulation {
   private int nextPod = 1;
   private int nextService;
   private long healAt;
+  private long checkedAt;
 
   Simulation(long seed, Options options) {
     this.seed = seed;
@@ -318,6 +319,7 @@ final class Simulation {
   private void setLink(Machine m, boolean up) {
     if (m.linkUp != up) {
       m.linkUp = up;
+      world.dirty = true;
       if (m.daemon != null && m.running()) {
         m.daemon.announcer().healthChanged();
       }
@@ -444,6 +446,11 @@ final class Simulation {
   // ---- invariants ----
 
   private void checkSafety() {
+    if (!world.dirty && world.now() - checkedAt < World.ms(20)) {
+      return; // nothing a packet sees changed, except deadlines passing: looked at every 20 ms
+    }
+    world.dirty = false;
+    checkedAt = world.now();
     Map<InetAddress, String> holder = new TreeMap<>(KernelModel::compare);
     for (Machine m : machines.values()) {
       AnnouncerModel a = m.running() && m.daemon != null ? m.daemon.announcer() : null;

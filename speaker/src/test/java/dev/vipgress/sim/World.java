@@ -24,6 +24,13 @@ final class World {
   private long steps;
   private long traceHash = 1125899906842597L;
 
+  /**
+   * Something a packet could see changed (an announcement, a kernel transaction, a thaw, a link,
+   * the cluster): the invariants are checked after such events only (they can only start to fail
+   * then; deadlines passing only take state away).
+   */
+  boolean dirty = true;
+
   /** What is running now: a node's loop (for {@link SimScheduler#inLoop}) or nothing. */
   Object context;
 
