@@ -69,13 +69,17 @@ public final class ConfigWatcher implements AutoCloseable {
       SpeakerConfig next = ConfigLoader.parse(text, file.toString());
       if (!next.equals(current)) {
         current = next;
-        LOG.info("configChanged file={}", file);
+        LOG.atInfo().addKeyValue("file", file.toString()).log("configChanged");
         onChange.accept(next);
       } else {
         onChange.accept(next);
       }
     } catch (ConfigException e) {
-      LOG.error("configRejected file={} errors={} keeping=last-good", file, e.errors());
+      LOG.atError()
+          .addKeyValue("file", file.toString())
+          .addKeyValue("errors", e.errors())
+          .addKeyValue("keeping", "last-good")
+          .log("configRejected");
       onStale.accept(e);
     }
   }

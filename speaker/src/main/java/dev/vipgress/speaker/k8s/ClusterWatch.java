@@ -126,7 +126,7 @@ public final class ClusterWatch implements ClusterSource, AutoCloseable {
   }
 
   private static void error(Consumer<String> onError, String kind, Throwable t) {
-    LOG.warn("watchFailed kind={} error={}", kind, t.toString());
+    LOG.atWarn().addKeyValue("kind", kind).addKeyValue("error", t.toString()).log("watchFailed");
     onError.accept(kind);
   }
 

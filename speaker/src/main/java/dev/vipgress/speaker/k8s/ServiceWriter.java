@@ -123,13 +123,12 @@ public final class ServiceWriter implements Reporter, AutoCloseable {
       core.createNamespacedEvent(namespace, ev).execute();
     } catch (ApiException e) {
       onError.accept("events");
-      LOG.warn(
-          "eventFailed object={}/{} reason={} code={} error={}",
-          obj.getKind(),
-          obj.getName(),
-          reason,
-          e.getCode(),
-          e.getResponseBody());
+      LOG.atWarn()
+          .addKeyValue("object", obj.getKind() + "/" + obj.getName())
+          .addKeyValue("reason", reason)
+          .addKeyValue("code", e.getCode())
+          .addKeyValue("error", e.getResponseBody())
+          .log("eventFailed");
     }
   }
 
@@ -155,11 +154,11 @@ public final class ServiceWriter implements Reporter, AutoCloseable {
           } catch (ApiException e) {
             if (e.getCode() != 404) {
               onError.accept("services");
-              LOG.warn(
-                  "annotateFailed service={} code={} error={}",
-                  svc,
-                  e.getCode(),
-                  e.getResponseBody());
+              LOG.atWarn()
+                  .addKeyValue("service", svc.toString())
+                  .addKeyValue("code", e.getCode())
+                  .addKeyValue("error", e.getResponseBody())
+                  .log("annotateFailed");
             }
           }
         });
