@@ -111,6 +111,9 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private boolean closing;
   private boolean closed;
 
+  /** Closed, and the kernel no longer SNATs any VIP of this node: every pending release may go. */
+  private boolean releasedOnClose;
+
   // ---- read by /status and /readyz from other threads ----
   private volatile List<VipStatus> status = List.of();
   private volatile boolean ready;
@@ -326,7 +329,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     barriers.removeIf(
         b -> {
           boolean stopped =
-              closed
+              releasedOnClose
                   || now - b.deadline() >= 0
                   || b.vips().stream()
                       .allMatch(v -> suspended.contains(v) || transitions.stopped(v));
@@ -497,7 +500,14 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     candidacy.close();
     onLoop(
         () -> {
-          transitions.withdrawAll();
+          Optional<Failure> left = transitions.releaseAll();
+          left.ifPresent(
+              f ->
+                  LOG.atError()
+                      .addKeyValue("what", f.what())
+                      .addKeyValue("error", f.error())
+                      .log("releaseOnCloseFailed: the release waits for the fencing deadline"));
+          releasedOnClose = left.isEmpty();
           closed = true;
           datapath.close(true);
           settleBarriers();

@@ -172,10 +172,20 @@ final class Transitions {
     return failure;
   }
 
-  /** Stops every announcement at once (shutdown). */
-  void withdrawAll() {
+  /**
+   * Shutdown: stops every announcement at once, then removes the SNAT of every owned VIP while the
+   * local backends stay held closed (their steering as it was, or dropped) — the kernel state a
+   * hand-over leaves behind must not SNAT to a VIP whose release the elector is about to write.
+   *
+   * @return what failed; empty when no owned VIP is SNATed here any more
+   */
+  Optional<Failure> releaseAll() {
     announced.forEach((vip, mode) -> announcers.get(mode).withdraw(vip));
     announced.clear();
+    metrics.ownedVips.set(0);
+    return apply(
+        new NodeDesired(
+            Set.of(), applied.steering(), applied.clusterRanges(), applied.egressBackends()));
   }
 
   private Optional<Failure> apply(NodeDesired d) {

@@ -444,6 +444,30 @@ class ReconcilerTest {
         log);
   }
 
+  /**
+   * Found by the simulator ({@code make sim SEED=11} before the fix): the elector's close()
+   * returned before the reconcile loop ran its lostAll, the close then completed the barrier
+   * because it was closed, and the kernel kept SNATing the VIP (close(true) keeps state) while a
+   * peer took it.
+   */
+  @Test
+  void shutdownRemovesTheSnatBeforeAnyReleaseEvenWhenTheLossArrivesLate() {
+    r.acquired(VIP, future());
+    loop.run();
+    log.clear();
+    electionClose =
+        () -> {
+          var done = r.lostAll(Set.of(VIP), LossReason.SHUTDOWN);
+          done.thenRun(() -> log.add("releaseWritten"));
+          // the elector does not wait here: the loop has not run the loss yet
+        };
+    r.close();
+    loop.run();
+    int snatGone = log.indexOf("apply owned=[] steered=[]");
+    assertTrue(snatGone >= 0, "the owned VIP's SNAT was never removed: " + log);
+    assertTrue(snatGone < log.indexOf("releaseWritten"), log.toString());
+  }
+
   @Test
   void lostAllCompletesOnlyOnceWithdrawnAndNoLongerSnated() {
     r.acquired(VIP, future());
