@@ -212,9 +212,12 @@ public final class NftRenderer {
       String p = f.nftProto;
       String s = f.suffix;
       // the original source (conntrack), so a CNI masquerade that ran before us cannot hide it;
-      // SNATed here means the VIP is the source now (the fence rules above judge it)
+      // SNATed here means the VIP is the source now (the fence rules above judge it); the original
+      // destination too: a connection the pod addressed to a Service IP (kube-proxy DNATed it to
+      // an endpoint outside the cluster ranges, the apiserver for one) is Service traffic
       String unchanged =
-          p
+          "ct original "
+              + p
               + " daddr != @cluster"
               + s
               + " "

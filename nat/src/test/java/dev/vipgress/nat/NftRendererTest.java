@@ -123,7 +123,7 @@ class NftRendererTest {
     for (String p : List.of("ip", "ip6")) {
       String n = p.equals("ip") ? "4" : "6";
       String tail =
-          " "
+          " ct original "
               + p
               + " daddr != @cluster"
               + n
