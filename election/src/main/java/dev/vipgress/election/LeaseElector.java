@@ -70,19 +70,51 @@ import org.slf4j.LoggerFactory;
  *       node's liveness Lease at a version one of its own writes since returned (the watch is in
  *       commit order, so the view then holds everything up to that write).
  *   <li><b>Placement.</b> Free VIPs go to the first of the live eligible candidates in rendezvous
- *       order, the previous holder first ({@link Placement}). Owned VIPs never move while their
- *       owner is live, eligible and a candidate.
+ *       order, the previous holder first ({@link Placement}); lower-ranked nodes wait ({@code
+ *       placementStagger} while a better-placed peer publishes another candidacy, else {@code
+ *       placementFallback}). Owned VIPs never move while their owner is live, eligible and a
+ *       candidate.
+ *   <li><b>Handoffs and heirs.</b> The write that ends an incarnation (a fence, or the node's own
+ *       release on shutdown or loss of health) names its heirs ({@link Handoffs}): a VIP Lease
+ *       under the ended incarnation belongs to its first heir in rendezvous order. Every node
+ *       computes the same owner from that one object ({@link OwnershipResolver} follows chains of
+ *       up to {@value OwnershipResolver#MAX_CHAIN}), so a failover costs one write for any number
+ *       of VIPs; heirs rewrite the VIP Leases in their own name later, a few at a time (adoption).
+ *   <li><b>Genesis.</b> A VIP without a Lease gets its first owner only from the genesis Lease
+ *       ({@link Genesis}): one write lists the VIPs and the members (live eligible nodes with the
+ *       same candidacy, each with its incarnation); a listed VIP without a Lease belongs to the
+ *       first member in its rendezvous order, like a virtual VIP Lease. Only one exists at a time;
+ *       it is taken into the view only from the watch or a list (never from a response: VIP Leases
+ *       committed before it must be in the view first), and deleted once each listed VIP has a
+ *       Lease.
+ *   <li><b>Tombstones.</b> A deleted VIP Lease leaves a tombstone (its last holder and
+ *       incarnation): the VIP resolves as before until a new Lease exists, so a hand-deleted Lease
+ *       neither frees a VIP nor hands it out twice; its holder re-creates it (keeping the VIP only
+ *       on the deadline it had meanwhile).
+ *   <li><b>Views ahead of the watch.</b> A VIP Lease version from a read (after a 409, or an
+ *       ambiguous re-list) may be newer than the view of the liveness Leases; while it names a
+ *       peer, it is not judged free until the watch has delivered it.
+ *   <li><b>Garbage collection.</b> A released VIP Lease nobody took for {@code releasedLeaseGc},
+ *       and a liveness Lease fenced, stopped or silent that long and referred to by nothing, is
+ *       deleted by the first live node in its rendezvous order ({@link Collector}).
+ *   <li><b>Rebalancing</b> (opt-in, {@code rebalanceInterval}): an over-share node hands one VIP
+ *       per interval to an under-share node with the same candidacy: {@code lost()} first, then a
+ *       release naming this node, which placement skips ({@link Rebalancer}).
  * </ul>
  *
  * <p>Threads: one loop thread owns all state; one thread renews the liveness Lease; a small pool
  * ({@code apiConcurrency}) writes VIP Leases; one thread watches; one thread calls the listener.
  *
- * <p>Parts, all confined to the loop thread: {@link OwnershipResolver} (pure: who holds a VIP),
- * {@link OwnershipReporter} (listener events and the {@code lost()} barrier), {@link WriteQueue}
- * (Lease writes in lanes), {@link LeaseVersions} (which version the view takes, by equality only),
- * {@link Timers} (keyed timers) and {@link ElectionInstruments} (Prometheus metrics). This class
- * keeps the observations, liveness, genesis, rebalancing, garbage collection and the planning of
- * each write.
+ * <p>Parts, all confined to the loop thread and sharing one {@link ElectorCore}: {@link LeaseView}
+ * (the observed Lease cache and tombstones), {@link PeerTable} (liveness Leases of every node and
+ * their lapse clocks), {@link Liveness} (this node's Lease, incarnation, claim, renewals, fencing
+ * deadline, whether the view has caught up), {@link Decider} (level-triggered decisions per VIP),
+ * {@link LeaseWriter} (planning each write when it may start, and its response), {@link
+ * GenesisFlow}, {@link Rebalancer}, {@link Collector} (garbage collection), {@link
+ * OwnershipResolver} (pure: who holds a VIP), {@link OwnershipReporter} (listener events and the
+ * {@code lost()} barrier), {@link WriteQueue} (Lease writes in lanes), {@link LeaseVersions} (which
+ * version the view takes, by equality only), {@link Timers} and {@link ElectionInstruments}. This
+ * class is the public façade: wiring, threads, inputs.
  */
 public final class LeaseElector implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LeaseElector.class);
