@@ -13,6 +13,7 @@ import dev.vipgress.nat.NftBackend;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.bgp.announce.BgpAnnouncer;
 import dev.vipgress.speaker.bgp.announce.BgpMetrics;
+import dev.vipgress.speaker.bgp.announce.ServiceCommunities;
 import dev.vipgress.speaker.bgp.announce.Transport;
 import dev.vipgress.speaker.config.ConfigWatcher;
 import dev.vipgress.speaker.config.SpeakerConfig;
@@ -49,6 +50,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -255,6 +258,26 @@ final class Speaker implements AutoCloseable {
     started.add(writer);
     ClusterWatch watch = new ClusterWatch(client, r -> metrics.apiErrors.labelValues(r).inc());
     started.add(watch);
+    Set<ServiceCommunities.Invalid> reported = ConcurrentHashMap.newKeySet();
+    watch.onChange(
+        () ->
+            bgp.serviceCommunities(
+                () ->
+                    ServiceCommunities.of(
+                        watch.view(),
+                        bad -> {
+                          if (reported.add(bad)) {
+                            writer.event(
+                                bad.service().key(),
+                                true,
+                                "InvalidBgpCommunity",
+                                "annotation "
+                                    + bad.annotation()
+                                    + ": "
+                                    + bad.error()
+                                    + "; the other communities are advertised");
+                          }
+                        })));
     ExecutorScheduler loop = new ExecutorScheduler("vipgress-reconcile");
     started.add(loop);
 

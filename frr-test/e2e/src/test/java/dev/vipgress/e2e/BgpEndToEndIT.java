@@ -97,8 +97,18 @@ class BgpEndToEndIT {
 
   static void startSpeaker(String node) throws java.io.IOException {
     Files.writeString(config(node), speakerConfig());
-    lab.cli(Duration.ofMinutes(1), "speaker", "start", node, "--config", config(node).toString())
-        .orThrow("speaker start " + node);
+    ExecResult r =
+        lab.cli(
+            Duration.ofMinutes(2), "speaker", "start", node, "--config", config(node).toString());
+    if (!r.ok()) {
+      // the lab waits 60 s for /readyz; a loaded machine may need longer
+      await(
+          node + "'s speaker ready (" + r.stderr().strip() + ")",
+          Duration.ofMinutes(3),
+          () ->
+              lab.exec(node, "curl", "-sf", "--max-time", "2", "http://127.0.0.1:9470/readyz").ok(),
+          ok -> ok);
+    }
   }
 
   @AfterAll

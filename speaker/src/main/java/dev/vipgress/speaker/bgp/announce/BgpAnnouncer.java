@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +59,7 @@ public final class BgpAnnouncer implements Announcer {
   private final BgpMetrics metrics;
   private final List<Runnable> healthCallbacks = new CopyOnWriteArrayList<>();
   private final AtomicBoolean syncPending = new AtomicBoolean();
+  private final AtomicBoolean communitiesPending = new AtomicBoolean();
 
   /** VIP → fencing deadline ({@link System#nanoTime()}); written from any thread. */
   private final Map<InetAddress, Long> wanted = new ConcurrentHashMap<>();
@@ -122,17 +124,23 @@ public final class BgpAnnouncer implements Announcer {
   }
 
   /**
-   * The communities a VIP carries besides the configured ones (from its Services' annotation).
-   * Re-advertises the VIP if it changed.
+   * The communities VIPs carry besides the configured ones (their Services' annotations, {@link
+   * ServiceCommunities}). Computed on the announcer's loop, coalesced: many calls before it runs
+   * read {@code source} once. VIPs whose communities changed are re-advertised.
    */
-  public void attributes(
-      InetAddress vip, List<Community> communities, List<LargeCommunity> largeCommunities) {
-    Advertisement a = new Advertisement(vip, communities, largeCommunities);
-    boolean none = communities.isEmpty() && largeCommunities.isEmpty();
-    Advertisement before = none ? extras.remove(vip) : extras.put(vip, a);
-    boolean changed = none ? before != null : !a.equals(before);
-    if (changed && wanted.containsKey(vip)) {
-      requestSync();
+  public void serviceCommunities(Supplier<Map<InetAddress, Advertisement>> source) {
+    EventLoop l = loop;
+    if (l != null && communitiesPending.compareAndSet(false, true)) {
+      l.execute(
+          () -> {
+            communitiesPending.set(false);
+            Map<InetAddress, Advertisement> next = source.get();
+            if (!next.equals(extras)) {
+              extras.keySet().retainAll(next.keySet());
+              extras.putAll(next);
+              var unused = sync();
+            }
+          });
     }
   }
 

@@ -12,6 +12,7 @@ import dev.vipgress.speaker.bgp.codec.Notification;
 import dev.vipgress.speaker.bgp.codec.PathAttributes;
 import dev.vipgress.speaker.bgp.codec.Prefix;
 import dev.vipgress.speaker.bgp.codec.Update;
+import dev.vipgress.speaker.bgp.rib.Advertisement;
 import dev.vipgress.speaker.config.BgpConfig;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.EventLoopGroup;
@@ -221,14 +222,15 @@ class BgpAnnouncerTest {
                 List.of(Community.parse("64512:100")),
                 List.of(LargeCommunity.parse("4200000011:1:2")),
                 List.of(p)));
-    a.attributes(VIP, List.of(Community.parse("64512:7")), List.of());
+    a.serviceCommunities(
+        () -> Map.of(VIP, new Advertisement(VIP, List.of(Community.parse("64512:7")), List.of())));
     a.announce(VIP, System.nanoTime() + HOUR);
     PathAttributes at = assertInstanceOf(Update.class, r.next()).attributes().orElseThrow();
     assertEquals(
         List.of(Community.parse("64512:100"), Community.parse("64512:7")), at.communities());
     assertEquals(List.of(LargeCommunity.parse("4200000011:1:2")), at.largeCommunities());
     // the Service's annotation goes away: re-advertised with the defaults only
-    a.attributes(VIP, List.of(), List.of());
+    a.serviceCommunities(Map::of);
     PathAttributes again = assertInstanceOf(Update.class, r.next()).attributes().orElseThrow();
     assertEquals(List.of(Community.parse("64512:100")), again.communities());
   }
