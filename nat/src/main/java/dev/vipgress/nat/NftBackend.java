@@ -2,6 +2,7 @@ package dev.vipgress.nat;
 
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -65,6 +66,9 @@ public final class NftBackend implements AutoCloseable {
   private boolean started;
   private boolean closed;
 
+  /** The latest deadline per VIP text as the elector handed it over (another thread writes it). */
+  private Map<String, Long> latest = Map.of();
+
   /** Set by the kernel watch (another thread) when routes or links changed under us. */
   private final java.util.concurrent.atomic.AtomicBoolean kernelChanged =
       new java.util.concurrent.atomic.AtomicBoolean();
@@ -86,6 +90,17 @@ public final class NftBackend implements AutoCloseable {
 
   public NatConfig config() {
     return config;
+  }
+
+  /**
+   * Where the heartbeat reads each owned VIP's latest deadline ({@link Addresses#format} → {@link
+   * System#nanoTime()} value) right before it commits: a renewal that lands while a long apply runs
+   * keeps the VIP live. Only VIPs of the desired state count, each with the later of its own and
+   * the latest deadline; the map (thread-safe, written by the caller) must hold only deadlines the
+   * elector handed over for VIPs this node still owns.
+   */
+  public void latestDeadlines(Map<String, Long> source) {
+    this.latest = java.util.Objects.requireNonNull(source, "source");
   }
 
   /**
@@ -240,9 +255,7 @@ public final class NftBackend implements AutoCloseable {
     mirror = cur;
     // a small change carries the heartbeat along (one nft run, not two); a large one never does
     Heartbeat hb =
-        script.size() <= SMALL_SCRIPT
-            ? new Heartbeat(renderer, config, nanoClock, cur, plan.deadlines(), owned.earliest())
-            : null;
+        script.size() <= SMALL_SCRIPT ? heartbeat(cur, plan.deadlines(), owned.earliest()) : null;
     List<ApplyResult.Refused> nftRefused =
         NftTransaction.commit(
             script,
@@ -359,13 +372,51 @@ public final class NftBackend implements AutoCloseable {
 
   /** The heartbeat in its own small transaction. */
   private void arm(Map<String, Long> deadlines, long earliest) {
-    Heartbeat hb = new Heartbeat(renderer, config, nanoClock, mirror, deadlines, earliest);
+    Heartbeat hb = heartbeat(mirror, deadlines, earliest);
     CommandRunner.Result r = kernel.nft(hb::render);
     if (!r.ok()) {
       invalidate();
       throw new NatException("nft heartbeat failed: " + r.stderr().strip());
     }
     hb.committed();
+  }
+
+  /**
+   * The heartbeat of {@code cur} for the VIPs of {@code deadlines}, each with the later of its
+   * deadline there and the {@link #latestDeadlines latest} one, read as the heartbeat renders.
+   */
+  private Heartbeat heartbeat(KernelElements cur, Map<String, Long> deadlines, long earliest) {
+    if (latest.isEmpty()) {
+      // nothing newer yet: a renewal landing from now on only shortens the fast path's expiry
+      return new Heartbeat(renderer, config, nanoClock, cur, withLatest(deadlines), earliest);
+    }
+    return new Heartbeat(
+        renderer, config, nanoClock, cur, withLatest(deadlines), Heartbeat.UNKNOWN);
+  }
+
+  /** A view of {@code snapshot}: each VIP's later of its own and its latest deadline. */
+  private Map<String, Long> withLatest(Map<String, Long> snapshot) {
+    Map<String, Long> source = latest;
+    return new AbstractMap<>() {
+      @Override
+      public Long get(Object vip) {
+        Long own = snapshot.get(vip);
+        Long newer = own == null ? null : source.get(vip);
+        return newer == null ? own : Math.max(own, newer);
+      }
+
+      @Override
+      public boolean containsKey(Object vip) {
+        return snapshot.containsKey(vip);
+      }
+
+      @Override
+      public Set<Entry<String, Long>> entrySet() {
+        Map<String, Long> now = new HashMap<>();
+        snapshot.keySet().forEach(v -> now.put(v, get(v)));
+        return now.entrySet();
+      }
+    };
   }
 
   /**

@@ -297,6 +297,51 @@ class NftBackendTest {
   }
 
   @Test
+  void aRenewalThatLandsDuringALongApplyKeepsTheVipsLive() throws Exception {
+    // the elements' transaction takes 4 s, past every deadline of the snapshot (NOW + 3 s); the
+    // elector renews meanwhile: the heartbeat counts from the renewal's deadline, not the
+    // snapshot's
+    java.util.Map<String, Long> latest = new java.util.concurrent.ConcurrentHashMap<>();
+    CommandRunner slowApply =
+        new CommandRunner() {
+          @Override
+          public Result run(List<String> argv, String stdin, Duration timeout) {
+            return fake.run(argv, stdin, timeout);
+          }
+
+          @Override
+          public Result run(
+              List<String> argv, java.util.function.Supplier<String> stdin, Duration timeout) {
+            if (latest.isEmpty()) {
+              clock.addAndGet(4 * SECOND);
+              for (String v : List.of("192.168.100.200", "fd76:100::200", "192.168.100.210")) {
+                latest.put(v, clock.get() + 2 * SECOND);
+              }
+            }
+            return fake.run(argv, stdin.get(), timeout);
+          }
+
+          @Override
+          public Watch watch(List<String> argv, java.util.function.Consumer<String> onLine) {
+            return fake.watch(argv, onLine);
+          }
+        };
+    NftBackend b =
+        new NftBackend(
+            NatConfig.builder("eth0").manageSysctls(false).build(), slowApply, clock::get);
+    b.latestDeadlines(latest);
+    b.start();
+    fake.calls.clear();
+    b.apply(Fixtures.owner());
+    List<FakeRunner.Call> tx = fake.matching("nft -f -");
+    assertEquals(2, tx.size(), "elements, then the heartbeat");
+    assertEquals(
+        String.join("\n", new NftRenderer(b.config()).heartbeat(1950)) + "\n",
+        tx.get(1).stdin(),
+        "the renewal's 2000 ms - 50 ms margin, every VIP still live");
+  }
+
+  @Test
   void aLinkThatWentDownAndUpHasItsSteeringRestoredAtTheNextApplyOrRefresh() throws Exception {
     NftBackend b = backend();
     b.start();

@@ -3,6 +3,7 @@ package dev.vipgress.speaker.reconcile;
 import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.NftBackend;
 import dev.vipgress.nat.NodeDesired;
+import java.util.Map;
 
 /**
  * What the reconciler needs of the node's egress datapath (the nat module's {@link NftBackend}).
@@ -19,6 +20,13 @@ public interface Datapath {
   /** Re-arm the expiring state of the owned VIPs with their new deadlines. */
   void refresh(NodeDesired desired);
 
+  /**
+   * Where the heartbeat reads each owned VIP's latest deadline right before it commits (see {@link
+   * NftBackend#latestDeadlines}): VIP text → deadline, written by the election's thread. Default:
+   * only the deadlines of each {@link NodeDesired}.
+   */
+  default void latestDeadlines(Map<String, Long> source) {}
+
   /** Remove everything (unless handing over). */
   void close(boolean handingOver);
 
@@ -32,6 +40,11 @@ public interface Datapath {
       @Override
       public void refresh(NodeDesired desired) {
         nft.refresh(desired);
+      }
+
+      @Override
+      public void latestDeadlines(Map<String, Long> source) {
+        nft.latestDeadlines(source);
       }
 
       @Override

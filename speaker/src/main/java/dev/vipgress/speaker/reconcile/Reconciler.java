@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
@@ -95,6 +96,12 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final AtomicBoolean refreshPending = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
 
+  /**
+   * VIP text → the latest fencing deadline the elector handed over, written as it lands (the
+   * election's thread), removed as the VIP is lost: the heartbeat and the announcers read it.
+   */
+  private final Map<String, Long> latest = new ConcurrentHashMap<>();
+
   // ---- loop-confined state ----
   /** What the elector says this node owns, with each VIP's fencing deadline. */
   private final Map<InetAddress, Long> ownedDeadlines = new HashMap<>();
@@ -134,7 +141,9 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     this.announcers = wiring.announcers();
     this.metrics = wiring.metrics();
     this.reports = new ServiceReports(self, wiring.reporter());
-    this.transitions = new Transitions(loop, wiring.datapath(), announcers, metrics, reports);
+    this.transitions =
+        new Transitions(loop, wiring.datapath(), announcers, metrics, reports, latest);
+    datapath.latestDeadlines(latest);
   }
 
   /**
@@ -184,7 +193,11 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   public void acquired(String vip, long fencingDeadlineNanos) {
     long t = loop.nanoTime();
     IpLiteral.parse(vip)
-        .ifPresent(a -> loop.execute(() -> onAcquired(vip, a, fencingDeadlineNanos, t)));
+        .ifPresent(
+            a -> {
+              latest.put(Addresses.format(a), fencingDeadlineNanos);
+              loop.execute(() -> onAcquired(vip, a, fencingDeadlineNanos, t));
+            });
   }
 
   @Override
@@ -196,6 +209,11 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   public void renewedAll(Set<String> vips, long fencingDeadlineNanos) {
     List<InetAddress> parsed =
         vips.stream().map(IpLiteral::parse).flatMap(Optional::stream).toList();
+    // re-arm the announcers (and the deadline the heartbeat reads) now, not behind an apply
+    for (InetAddress a : parsed) {
+      latest.put(Addresses.format(a), fencingDeadlineNanos);
+      transitions.rearm(a, fencingDeadlineNanos);
+    }
     loop.execute(() -> onRenewed(parsed, fencingDeadlineNanos));
   }
 
@@ -224,6 +242,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   public CompletionStage<Void> lostAll(Set<String> vips, LossReason reason) {
     Set<InetAddress> parsed = new LinkedHashSet<>();
     vips.forEach(v -> IpLiteral.parse(v).ifPresent(parsed::add));
+    parsed.forEach(a -> latest.remove(Addresses.format(a)));
     CompletableFuture<Void> done = new CompletableFuture<>();
     loop.execute(() -> onLost(parsed, reason, done));
     return done;
@@ -517,6 +536,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
           settleBarriers();
           LOG.atInfo().addKeyValue("handedOver", ownedDeadlines.size()).log("reconcilerStopped");
           ownedDeadlines.clear();
+          latest.clear();
         });
   }
 

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +43,16 @@ final class Transitions {
   private final SpeakerMetrics metrics;
   private final ServiceReports reports;
   private final Map<InetAddress, Mode> announced = new LinkedHashMap<>();
+
+  /**
+   * {@link #announced} for the election's thread ({@link #rearm}): an announcement and a withdrawal
+   * of one VIP are atomic against a re-arm of it.
+   */
+  private final Map<InetAddress, Mode> live = new ConcurrentHashMap<>();
+
+  /** VIP text → the latest deadline the elector handed over (written by the election's thread). */
+  private final Map<String, Long> latest;
+
   private NodeDesired applied = NodeDesired.empty();
 
   /** Whether the kernel refused part of {@link #applied}: the next pass applies it again. */
@@ -52,7 +63,9 @@ final class Transitions {
       Datapath datapath,
       Map<Mode, Announcer> announcers,
       SpeakerMetrics metrics,
-      ServiceReports reports) {
+      ServiceReports reports,
+      Map<String, Long> latest) {
+    this.latest = latest;
     this.clock = clock;
     this.datapath = datapath;
     this.announcers = announcers;
@@ -92,7 +105,8 @@ final class Transitions {
 
     // Release: stop answering first.
     for (InetAddress vip : releasing) {
-      announcers.get(announced.remove(vip)).withdraw(vip);
+      announced.remove(vip);
+      withdrawLive(vip);
       metrics.transitions.labelValues("released").inc();
       VipSpec s = plan.vips().get(vip);
       reports.withdrawn(vip, s != null ? s : was.vips().get(vip));
@@ -116,6 +130,7 @@ final class Transitions {
         try {
           announcers.get(mode).announce(vip, owned.get(vip));
           announced.put(vip, mode);
+          live.put(vip, mode);
           announcedNow.add(vip);
         } catch (RuntimeException e) {
           failed.add(new Failure("announce " + Addresses.format(vip), e.toString()));
@@ -139,18 +154,28 @@ final class Transitions {
     return new Outcome(announcedNow, failed);
   }
 
-  /** Re-arms an announced VIP to a new deadline (a VIP taken back after a late renewal). */
+  /**
+   * Re-arms {@code vip}, if announced here, to the later of {@code deadline} and the latest one the
+   * elector handed over. Any thread: a renewal re-arms as it lands, never behind an apply.
+   */
   void rearm(InetAddress vip, long deadline) {
-    Mode mode = announced.get(vip);
-    if (mode != null) {
-      announcers.get(mode).announce(vip, deadline);
-    }
+    live.computeIfPresent(
+        vip,
+        (v, m) -> {
+          Long newer = latest.get(Addresses.format(v));
+          announcers.get(m).announce(v, newer == null ? deadline : Math.max(deadline, newer));
+          return m;
+        });
   }
 
   /**
-   * Re-arms the expiring kernel state and the announcements with the new deadlines; nothing else.
+   * Re-arms the announcements, then the expiring kernel state, with the new deadlines; nothing
+   * else.
    */
   Optional<Failure> refresh(Map<InetAddress, Long> deadlines) {
+    announced
+        .keySet()
+        .forEach(vip -> Optional.ofNullable(deadlines.get(vip)).ifPresent(dl -> rearm(vip, dl)));
     Set<OwnedVip> owned = new LinkedHashSet<>();
     for (OwnedVip o : applied.owned()) {
       Long dl = deadlines.get(o.vip());
@@ -166,9 +191,6 @@ final class Transitions {
     } catch (RuntimeException e) {
       failure = Optional.of(new Failure("datapath refresh", e.toString()));
     }
-    announced
-        .keySet()
-        .forEach(vip -> Optional.ofNullable(deadlines.get(vip)).ifPresent(dl -> rearm(vip, dl)));
     return failure;
   }
 
@@ -180,7 +202,7 @@ final class Transitions {
    * @return what failed; empty when no owned VIP is SNATed here any more
    */
   Optional<Failure> releaseAll() {
-    announced.forEach((vip, mode) -> announcers.get(mode).withdraw(vip));
+    announced.keySet().forEach(this::withdrawLive);
     announced.clear();
     metrics.ownedVips.set(0);
     return apply(
@@ -188,9 +210,40 @@ final class Transitions {
             Set.of(), applied.steering(), applied.clusterRanges(), applied.egressBackends()));
   }
 
+  /** Stops announcing {@code vip}, atomically against a concurrent {@link #rearm}. */
+  private void withdrawLive(InetAddress vip) {
+    live.computeIfPresent(
+        vip,
+        (v, m) -> {
+          announcers.get(m).withdraw(v);
+          return null;
+        });
+  }
+
+  /** {@code d} with every deadline zeroed: what a full apply changes (deadlines: a refresh). */
+  private static Set<OwnedVip> planOf(NodeDesired d) {
+    Set<OwnedVip> s = new java.util.HashSet<>();
+    d.owned().forEach(o -> s.add(new OwnedVip(o.vip(), o.backends(), 0, o.scope())));
+    return s;
+  }
+
   private Optional<Failure> apply(NodeDesired d) {
     if (d.equals(applied) && !incomplete) {
       return Optional.empty();
+    }
+    if (!incomplete
+        && d.steering().equals(applied.steering())
+        && d.clusterRanges().equals(applied.clusterRanges())
+        && d.egressBackends().equals(applied.egressBackends())
+        && planOf(d).equals(planOf(applied))) {
+      // only deadlines differ: the heartbeat's business, one small transaction, not a full apply
+      try {
+        datapath.refresh(d);
+        applied = d;
+        return Optional.empty();
+      } catch (RuntimeException e) {
+        return Optional.of(new Failure("datapath refresh", e.toString()));
+      }
     }
     long t0 = clock.nanoTime();
     try {

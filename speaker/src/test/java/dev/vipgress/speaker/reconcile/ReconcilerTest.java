@@ -50,6 +50,13 @@ class ReconcilerTest {
   boolean failApply;
   final Set<String> refuseSteering = new java.util.HashSet<>();
   final List<NodeDesired> refreshed = new ArrayList<>();
+
+  /** What the datapath reads each VIP's latest deadline from, as the reconciler handed it over. */
+  Map<String, Long> latestDeadlines = Map.of();
+
+  /** Runs inside every apply (another thread's callback landing while the apply is under way). */
+  Runnable duringApply = () -> {};
+
   Reconciler r;
 
   static ClusterView view(boolean egress) {
@@ -92,6 +99,7 @@ class ReconcilerTest {
             if (failApply) {
               throw new IllegalStateException("refused");
             }
+            duringApply.run();
             applied.add(d);
             log.add("apply owned=" + owned(d) + " steered=" + steered(d));
             List<ApplyResult.Refused> r = new ArrayList<>();
@@ -105,6 +113,11 @@ class ReconcilerTest {
           public void refresh(NodeDesired d) {
             refreshed.add(d);
             log.add("refresh " + d.owned().stream().map(OwnedVip::deadlineNanos).toList());
+          }
+
+          @Override
+          public void latestDeadlines(Map<String, Long> source) {
+            latestDeadlines = source;
           }
 
           @Override
@@ -334,6 +347,50 @@ class ReconcilerTest {
   }
 
   @Test
+  void reconcilesWhosePlansDifferOnlyInDeadlinesCostOneApplyNotTwo() throws Exception {
+    r.acquired(VIP, future());
+    loop.run();
+    applied.clear();
+    log.clear();
+    long next = future() + 1;
+    // a renewal, and a plan-neutral Service event (an owner-annotation PATCH) before its refresh
+    r.renewedAll(Set.of(VIP), next);
+    r.trigger();
+    loop.run();
+    assertEquals(List.of(), applied, "only the deadline changed: no full apply");
+    assertTrue(log.contains("refresh [" + next + "]"), log.toString());
+  }
+
+  @Test
+  void aRenewalDuringALongApplyReachesTheHeartbeat() throws Exception {
+    long next = future() + 1_000;
+    List<Long> heartbeat = new ArrayList<>();
+    duringApply =
+        () -> {
+          // the apply blocks until the elector's renewal is delivered, then renders the heartbeat
+          r.renewedAll(Set.of(VIP), next);
+          heartbeat.add(latestDeadlines.get(VIP));
+        };
+    r.acquired(VIP, future());
+    loop.run();
+    long snapshot = applied.get(applied.size() - 1).owned().iterator().next().deadlineNanos();
+    assertTrue(snapshot < next, "the apply's snapshot predates the renewal");
+    assertEquals(next, heartbeat.get(heartbeat.size() - 1), "what the heartbeat reads");
+  }
+
+  @Test
+  void aRenewalReArmsTheAnnouncerAtOnceThenTheDatapath() throws Exception {
+    r.acquired(VIP, future());
+    loop.run();
+    log.clear();
+    long next = future() + 1;
+    r.renewedAll(Set.of(VIP), next); // the loop has not run: a long apply may be under way
+    assertEquals(List.of("announce " + VIP), log);
+    loop.run();
+    assertEquals("refresh [" + next + "]", log.get(log.size() - 1), log.toString());
+  }
+
+  @Test
   void aLateRenewalDoesNotFlapTheTakeover() throws Exception {
     long soon = loop.nanoTime() + 50_000_000L;
     r.acquired(VIP, soon);
@@ -368,7 +425,7 @@ class ReconcilerTest {
     loop.run();
     assertFalse(log.contains("withdraw " + VIP), log.toString());
     assertTrue(log.contains("announce " + VIP), "the announcer is re-armed: " + log);
-    NodeDesired d = applied.get(applied.size() - 1);
+    NodeDesired d = refreshed.get(refreshed.size() - 1);
     assertEquals(next, d.owned().iterator().next().deadlineNanos(), "re-armed");
     assertFalse(events.contains("web VipWithdrawn"), events.toString());
     assertFalse(events.contains("web VipAnnounced"), events.toString());
