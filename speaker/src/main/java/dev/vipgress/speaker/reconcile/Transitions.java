@@ -103,10 +103,15 @@ final class Transitions {
         announced.keySet().stream().filter(v -> !owned.containsKey(v)).toList();
     List<Failure> failed = new ArrayList<>();
 
-    // Release: stop answering first.
+    // Release: stop answering first, every VIP of a mode in one go (out of live first: a
+    // concurrent re-arm either finished before, or finds nothing to re-arm).
+    Map<Mode, List<InetAddress>> byMode = new java.util.EnumMap<>(Mode.class);
     for (InetAddress vip : releasing) {
-      announced.remove(vip);
-      withdrawLive(vip);
+      live.remove(vip);
+      byMode.computeIfAbsent(announced.remove(vip), m -> new ArrayList<>()).add(vip);
+    }
+    byMode.forEach((mode, vips) -> announcers.get(mode).withdrawAll(vips));
+    for (InetAddress vip : releasing) {
       metrics.transitions.labelValues("released").inc();
       VipSpec s = plan.vips().get(vip);
       reports.withdrawn(vip, s != null ? s : was.vips().get(vip));
@@ -202,22 +207,15 @@ final class Transitions {
    * @return what failed; empty when no owned VIP is SNATed here any more
    */
   Optional<Failure> releaseAll() {
-    announced.keySet().forEach(this::withdrawLive);
+    live.clear(); // first: a concurrent re-arm either finished before, or finds nothing
+    Map<Mode, List<InetAddress>> byMode = new java.util.EnumMap<>(Mode.class);
+    announced.forEach((vip, mode) -> byMode.computeIfAbsent(mode, m -> new ArrayList<>()).add(vip));
+    byMode.forEach((mode, vips) -> announcers.get(mode).withdrawAll(vips));
     announced.clear();
     metrics.ownedVips.set(0);
     return apply(
         new NodeDesired(
             Set.of(), applied.steering(), applied.clusterRanges(), applied.egressBackends()));
-  }
-
-  /** Stops announcing {@code vip}, atomically against a concurrent {@link #rearm}. */
-  private void withdrawLive(InetAddress vip) {
-    live.computeIfPresent(
-        vip,
-        (v, m) -> {
-          announcers.get(m).withdraw(v);
-          return null;
-        });
   }
 
   /** {@code d} with every deadline zeroed: what a full apply changes (deadlines: a refresh). */
