@@ -45,8 +45,8 @@ final class Transitions {
   private final Map<InetAddress, Mode> announced = new LinkedHashMap<>();
 
   /**
-   * {@link #announced} for the election's thread ({@link #rearm}): an announcement and a withdrawal
-   * of one VIP are atomic against a re-arm of it.
+   * {@link #announced} for the election's thread ({@link #rearm}): a VIP leaves it before it is
+   * withdrawn, so a re-arm never re-announces a withdrawn VIP.
    */
   private final Map<InetAddress, Mode> live = new ConcurrentHashMap<>();
 
