@@ -164,6 +164,44 @@ public final class ServiceWriter implements Reporter, AutoCloseable {
         });
   }
 
+  /**
+   * Removes {@code vipgress.dev/owner} if it still names this node: a JSON patch whose {@code test}
+   * fails (422) when another node wrote it meanwhile, or when it is gone already.
+   */
+  @Override
+  public void disownOwner(ServiceKey svc) {
+    writer.execute(
+        () -> {
+          String path = "/metadata/annotations/" + Labels.OWNER_ANNOTATION.replace("/", "~1");
+          String patch =
+              "[{\"op\":\"test\",\"path\":\""
+                  + path
+                  + "\",\"value\":\""
+                  + node
+                  + "\"},{\"op\":\"remove\",\"path\":\""
+                  + path
+                  + "\"}]";
+          try {
+            PatchUtils.patch(
+                V1Service.class,
+                () ->
+                    core.patchNamespacedService(svc.name(), svc.namespace(), new V1Patch(patch))
+                        .buildCall(null),
+                V1Patch.PATCH_FORMAT_JSON_PATCH,
+                client);
+          } catch (ApiException e) {
+            if (e.getCode() != 404 && e.getCode() != 422) {
+              onError.accept("services");
+              LOG.atWarn()
+                  .addKeyValue("service", svc.toString())
+                  .addKeyValue("code", e.getCode())
+                  .addKeyValue("error", e.getResponseBody())
+                  .log("disownFailed");
+            }
+          }
+        });
+  }
+
   @Override
   public void close() {
     writer.shutdown();
