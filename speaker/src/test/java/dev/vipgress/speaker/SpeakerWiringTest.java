@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.election.ElectionListener;
 import dev.vipgress.election.LeaseElector;
+import dev.vipgress.nat.NodeDesired;
+import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.speaker.config.ConfigLoader;
 import dev.vipgress.speaker.config.SpeakerConfig;
 import dev.vipgress.speaker.model.ClusterView;
@@ -112,6 +114,38 @@ class SpeakerWiringTest {
     assertFalse(edge.log.contains("withdraw " + VIP), edge.log.toString());
     assertTrue(core.reconciler().status().get(0).ownedHere(), "re-taken without a move");
     assertEquals(1, edge.events.stream().filter("web VipAnnounced"::equals).count());
+  }
+
+  @Test
+  void aKernelChangeUnderTheDatapathIsAppliedAgainAgainstTheKernel() throws Exception {
+    Speaker speaker = new Speaker("node1", ConfigLoader.parse("httpPort: 0\n", "test"), null, null);
+    speaker.start((conf, started) -> edge());
+    loop.advance(Duration.ofSeconds(3));
+    assertTrue(edge.log.contains("announce " + VIP), edge.log.toString());
+    int applied = edge.applied.size();
+    loop.advance(Duration.ofSeconds(15)); // renewals and a resync: nothing desired changed
+    assertEquals(applied, edge.applied.size(), "no apply without a change");
+
+    // the uplink went down and up: the kernel flushed the steering routes, the monitor reports
+    // the link, then the routes, then the echo of nothing; one re-apply of the unchanged state
+    edge.kernelWatch.run();
+    edge.kernelWatch.run();
+    edge.kernelWatch.run();
+    loop.advance(Duration.ofSeconds(1));
+    assertEquals(applied + 1, edge.applied.size(), "re-applied once: " + edge.log);
+    NodeDesired before = edge.applied.get(applied - 1);
+    NodeDesired again = edge.applied.get(applied);
+    assertEquals(
+        before.owned().stream().map(OwnedVip::vip).toList(),
+        again.owned().stream().map(OwnedVip::vip).toList(),
+        "the same state");
+    assertEquals(before.steering(), again.steering());
+    assertEquals(before.egressBackends(), again.egressBackends());
+    loop.advance(Duration.ofSeconds(5));
+    assertEquals(applied + 1, edge.applied.size(), "and then quiet");
+
+    speaker.close();
+    assertTrue(edge.log.contains("kernelWatchClosed"), edge.log.toString());
   }
 
   @Test

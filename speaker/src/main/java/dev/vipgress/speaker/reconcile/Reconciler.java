@@ -53,6 +53,12 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private static final Duration RETRY_MIN = Duration.ofMillis(200);
   private static final Duration RETRY_MAX = Duration.ofSeconds(10);
 
+  /**
+   * Kernel changes within this long of the first one are re-checked together: a link that goes down
+   * and the routes it takes along, or the monitor's echo of our own writes, cost one re-apply.
+   */
+  static final Duration KERNEL_SETTLE = Duration.ofMillis(100);
+
   /** Lease durations a VIP lost to a late renewal stays suspended before it is released. */
   static final int SUSPEND_LEASES = 3;
 
@@ -93,6 +99,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final Transitions transitions;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final AtomicBoolean refreshPending = new AtomicBoolean();
+  private final AtomicBoolean kernelPending = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
 
   // ---- loop-confined state ----
@@ -167,6 +174,29 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
             pending.set(false);
             reconcile();
           });
+    }
+  }
+
+  /**
+   * The kernel state the datapath owns may have changed under it (a link went down and took the
+   * steering routes along, a table was flushed or deleted by hand): after {@link #KERNEL_SETTLE}
+   * the datapath is applied again against what the kernel now holds, even when nothing desired
+   * changed. Thread-safe (called on the kernel watch's thread); changes while one is pending
+   * coalesce. Our own writes are reported too: the re-apply they cause finds nothing to write, so
+   * it causes no further change.
+   */
+  public void kernelChanged() {
+    if (kernelPending.compareAndSet(false, true)) {
+      loop.schedule(
+          () -> {
+            kernelPending.set(false);
+            if (!closed) {
+              LOG.atDebug().log("kernelRecheck");
+              transitions.recheck();
+              trigger();
+            }
+          },
+          KERNEL_SETTLE.toNanos());
     }
   }
 

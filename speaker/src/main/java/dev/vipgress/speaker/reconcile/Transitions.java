@@ -44,7 +44,10 @@ final class Transitions {
   private final Map<InetAddress, Mode> announced = new LinkedHashMap<>();
   private NodeDesired applied = NodeDesired.empty();
 
-  /** Whether the kernel refused part of {@link #applied}: the next pass applies it again. */
+  /**
+   * Whether the kernel may not hold {@link #applied}: it refused part of it, or changed under it.
+   * The next pass applies it again (against the kernel).
+   */
   private boolean incomplete;
 
   Transitions(
@@ -137,6 +140,11 @@ final class Transitions {
     }
     metrics.ownedVips.set(announced.size());
     return new Outcome(announcedNow, failed);
+  }
+
+  /** The kernel changed under the datapath: the next pass applies even an unchanged target. */
+  void recheck() {
+    incomplete = true;
   }
 
   /** Re-arms an announced VIP to a new deadline (a VIP taken back after a late renewal). */

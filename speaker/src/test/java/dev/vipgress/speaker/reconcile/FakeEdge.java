@@ -22,6 +22,11 @@ public final class FakeEdge {
   public boolean healthy = true;
   public boolean announcerClosed;
 
+  /**
+   * What the daemon asked to be told when the kernel changes under the datapath (null: nothing).
+   */
+  public Runnable kernelWatch;
+
   public FakeEdge(ClusterView initial) {
     view = new AtomicReference<>(initial);
   }
@@ -74,6 +79,12 @@ public final class FakeEdge {
       @Override
       public void close(boolean handingOver) {
         log.add("natClose handingOver=" + handingOver);
+      }
+
+      @Override
+      public AutoCloseable watchKernel(Runnable onChange) {
+        kernelWatch = onChange;
+        return () -> log.add("kernelWatchClosed");
       }
     };
   }
