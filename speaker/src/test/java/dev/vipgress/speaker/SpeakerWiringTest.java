@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.election.ElectionListener;
 import dev.vipgress.election.LeaseElector;
+import dev.vipgress.nat.ApplyResult;
 import dev.vipgress.nat.NodeDesired;
 import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.speaker.config.ConfigLoader;
@@ -146,6 +147,37 @@ class SpeakerWiringTest {
 
     speaker.close();
     assertTrue(edge.log.contains("kernelWatchClosed"), edge.log.toString());
+  }
+
+  @Test
+  void aRefusedElementIsAWarningOnItsServiceCountedAndRetriedAlone() {
+    SpeakerMetrics metrics = new SpeakerMetrics(new PrometheusRegistry());
+    // an element of the Service's backend, not of its VIP: the VIP is announced over its SNAT
+    String element = "add element inet vipgress egress4 { 10.244.1.2 }";
+    edge.refuse.add(new ApplyResult.Refused(element, "nft refused it: File exists"));
+    Speaker.Core core = Speaker.wire("node1", () -> cfg, metrics, edge());
+    core.elector().start();
+    core.reconciler().start();
+    loop.advance(Duration.ofSeconds(3));
+    assertTrue(edge.log.contains("announce " + VIP), "the rest is applied: " + edge.log);
+    assertEquals(
+        1,
+        edge.events.stream().filter("web ElementRefused"::equals).count(),
+        edge.events.toString());
+    assertTrue(metrics.natRefused.get() >= 1);
+    int applies = edge.applied.size();
+    loop.advance(Duration.ofSeconds(2));
+    assertTrue(edge.applied.size() > applies, "retried");
+    assertEquals(
+        1,
+        edge.events.stream().filter("web ElementRefused"::equals).count(),
+        "one Event, not one per retry");
+
+    edge.refuse.clear(); // the kernel takes it
+    loop.advance(Duration.ofSeconds(15));
+    int settled = edge.applied.size();
+    loop.advance(Duration.ofSeconds(30));
+    assertEquals(settled, edge.applied.size(), "nothing left to retry");
   }
 
   @Test

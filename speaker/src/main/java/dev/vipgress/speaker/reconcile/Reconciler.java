@@ -96,6 +96,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final Map<Mode, Announcer> announcers;
   private final SpeakerMetrics metrics;
   private final ServiceReports reports;
+  private final RefusedElements refused;
   private final Transitions transitions;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final AtomicBoolean refreshPending = new AtomicBoolean();
@@ -141,6 +142,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     this.announcers = wiring.announcers();
     this.metrics = wiring.metrics();
     this.reports = new ServiceReports(self, wiring.reporter());
+    this.refused = new RefusedElements(self, wiring.reporter());
     this.transitions = new Transitions(loop, wiring.datapath(), announcers, metrics, reports);
   }
 
@@ -435,6 +437,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
         EgressPlanner.desired(plan, self, liveOwners(owned), view.nodes(), ranges, owned, steering);
     reports.problems(egress.problems());
     Transitions.Outcome outcome = transitions.run(owned, egress.desired(), plan, lastPlan);
+    refused.report(outcome.refused(), plan, egress.desired());
     lastPlan = plan;
     for (InetAddress vip : outcome.announced()) {
       Long t0 = acquiredAt.remove(vip);

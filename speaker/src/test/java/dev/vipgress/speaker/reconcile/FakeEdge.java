@@ -27,6 +27,11 @@ public final class FakeEdge {
   public boolean announcerClosed;
 
   /**
+   * What the datapath refuses of every apply while it holds anything (everything else is taken).
+   */
+  public final List<ApplyResult.Refused> refuse = new ArrayList<>();
+
+  /**
    * What the daemon asked to be told when the kernel changes under the datapath (null: nothing).
    */
   public Runnable kernelWatch;
@@ -72,7 +77,7 @@ public final class FakeEdge {
       public ApplyResult apply(NodeDesired d) {
         applied.add(d);
         log.add("apply owned=" + d.owned().size() + " steered=" + d.steering().size());
-        return ApplyResult.complete();
+        return new ApplyResult(refuse);
       }
 
       @Override
