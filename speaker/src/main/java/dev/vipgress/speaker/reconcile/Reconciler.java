@@ -387,7 +387,15 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   }
 
   private void reconcile() {
+    long t0 = loop.nanoTime();
     ReconcileResult result = reconcileOnce();
+    LOG.atDebug()
+        .addKeyValue("result", result.getClass().getSimpleName())
+        .addKeyValue("owned", ownedDeadlines.size())
+        .addKeyValue("suspended", suspended.size())
+        .addKeyValue("announced", transitions.announcedVips().size())
+        .addKeyValue("ms", (loop.nanoTime() - t0) / 1_000_000)
+        .log("reconciled");
     switch (result) {
       case ReconcileResult.Done d -> retryDelay = Duration.ZERO;
       case ReconcileResult.Waiting w -> {}
