@@ -83,7 +83,7 @@ class KernelStateRestoreEndToEndIT {
             .orElseThrow();
     steerer = owner.equals("node1") ? "node2" : "node1";
     remote = NS + "/" + (steerer.equals("node1") ? "web-1" : "web-2");
-    awaitVip("before any change");
+    awaitVip(); // before any change
   }
 
   @AfterAll
@@ -103,19 +103,11 @@ class KernelStateRestoreEndToEndIT {
   }
 
   static Optional<String> owner() {
-    try {
-      return cluster.owner(NS, "web");
-    } catch (Exception e) {
-      return Optional.empty();
-    }
+    return cluster.ownerNow(NS, "web");
   }
 
-  static void awaitVip(String when) {
-    await(
-        remote + " seen as " + VIP + " " + when,
-        CONVERGE,
-        () -> cluster.seenAs(remote),
-        s -> s.equals(Optional.of(VIP)));
+  static void awaitVip() {
+    cluster.awaitSeenAs(remote, VIP, CONVERGE);
   }
 
   /** The steering table the node's rule sends the backend's packets to. */
@@ -141,7 +133,7 @@ class KernelStateRestoreEndToEndIT {
     lab.execOk(steerer, "ip", "-4", "route", "flush", "table", table);
     await(
         "table " + table + " restored on " + steerer, RESTORE, () -> routes(table), before::equals);
-    awaitVip("after the steering table was flushed");
+    awaitVip(); // after the steering table was flushed
   }
 
   @Test
@@ -162,7 +154,7 @@ class KernelStateRestoreEndToEndIT {
         RESTORE,
         () -> lab.execOk(steerer, "ip", "-4", "rule", "show"),
         r -> r.contains("lookup " + table));
-    awaitVip("after the steering rule was deleted");
+    awaitVip(); // after the steering rule was deleted
   }
 
   @Test
@@ -174,6 +166,6 @@ class KernelStateRestoreEndToEndIT {
         RESTORE,
         () -> lab.exec(steerer, "nft", "list", "table", "inet", "vipgress").ok(),
         ok -> ok);
-    awaitVip("after the nft table was deleted");
+    awaitVip(); // after the nft table was deleted
   }
 }
