@@ -142,13 +142,7 @@ def node_kernel(netns):
     for fam in ("4", "6"):
         rules = _ipj(netns, ["-" + fam, "rule", "show"])
         routes = _ipj(netns, ["-" + fam, "route", "show", "table", "all"])
-        via = {}
-        for rt in routes:
-            t = rt.get("table")
-            if isinstance(t, str) and t.isdigit():
-                t = int(t)
-            if isinstance(t, int) and ROUTE_TABLE_BASE <= t < ROUTE_TABLE_BASE + 256 and rt.get("dst") == "default":
-                via[t] = rt.get("gateway") or rt.get("dev")
+        via = _default_routes(routes)
         marks = {}
         for ru in rules:
             m = ru.get("fwmark")
@@ -159,6 +153,25 @@ def node_kernel(netns):
                 marks[int(m.split("/")[0], 0) if isinstance(m, str) else int(m)] = via[t]
         k["routes"][fam] = marks
     return k
+
+
+def _default_routes(routes):
+    """{steering table: where its default route leads} — the route the kernel uses: the lowest
+    metric. A table also holds `blackhole default` at the largest metric (its fence when the route
+    to the owner is flushed with a link), so a table whose only default is that reads "blackhole"."""
+    best = {}
+    for rt in routes:
+        t = rt.get("table")
+        if isinstance(t, str) and t.isdigit():
+            t = int(t)
+        if not (isinstance(t, int) and ROUTE_TABLE_BASE <= t < ROUTE_TABLE_BASE + 256 and rt.get("dst") == "default"):
+            continue
+        kind = rt.get("type", "unicast")
+        target = (rt.get("gateway") or rt.get("dev")) if kind == "unicast" else kind
+        metric = rt.get("metric", 0)
+        if t not in best or metric < best[t][0]:
+            best[t] = (metric, target)
+    return {t: target for t, (_, target) in best.items()}
 
 
 def _ipj(netns, args):

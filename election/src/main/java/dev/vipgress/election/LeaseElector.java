@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -199,6 +200,14 @@ public final class LeaseElector implements AutoCloseable {
   private V1Lease genesisLease;
   private Genesis genesis;
   private long genesisSince;
+
+  /**
+   * Uid of a genesis Lease this node learnt of from a response (its create, or a read after a 409)
+   * and waits to see from the watch: until then no other is written.
+   */
+  private String genesisAwaited;
+
+  private final Set<String> genesisUidsWatched = new LinkedHashSet<>();
   private final Map<String, Long> declined = new HashMap<>();
   private long candidacyChangedAt;
   private long genesisDueAt = Long.MIN_VALUE;
@@ -567,6 +576,10 @@ public final class LeaseElector implements AutoCloseable {
     }
     V1Lease g = leases.stream().filter(Genesis::isGenesisLease).findFirst().orElse(null);
     versions.forget(Genesis.NAME);
+    genesisAwaited = null; // a list is one consistent cut: what it lacks is written again
+    if (g != null) {
+      genesisWatched(g);
+    }
     if (g != null) {
       applyGenesis(g, now);
     } else {
@@ -601,6 +614,7 @@ public final class LeaseElector implements AutoCloseable {
         ownVersionSeen(l);
       }
     } else if (Genesis.isGenesisLease(l)) {
+      genesisWatched(l);
       if (deleted) {
         removeGenesis();
       } else {
@@ -698,6 +712,21 @@ public final class LeaseElector implements AutoCloseable {
     }
     scheduleGenesisCheck();
     fullPass();
+  }
+
+  /** The watch (or a list) delivered this genesis Lease: it is not awaited any more. */
+  private void genesisWatched(V1Lease l) {
+    String uid = Leases.uid(l);
+    if (uid == null) {
+      return;
+    }
+    if (uid.equals(genesisAwaited)) {
+      genesisAwaited = null;
+    }
+    genesisUidsWatched.add(uid);
+    if (genesisUidsWatched.size() > 8) {
+      genesisUidsWatched.remove(genesisUidsWatched.iterator().next());
+    }
   }
 
   private void removeGenesis() {
@@ -1089,6 +1118,9 @@ public final class LeaseElector implements AutoCloseable {
       case FREE -> {
         long since = freeSince.computeIfAbsent(v, k -> now);
         if (want) {
+          if (aheadOfView(b)) {
+            return; // judged again when the watch delivers this version (applyEvent)
+          }
           if (!canAcquire(now)) {
             // retried after the next renewal if only our deadline margin stood in the way
             acquireBlocked |= healthy && phase == Phase.RUNNING && now - graceEnd() >= 0;
@@ -1114,6 +1146,19 @@ public final class LeaseElector implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * Whether {@code b} is a VIP Lease held by a peer in a version the watch has not delivered yet (a
+   * read after a 409 or an ambiguous re-list). It may be newer than the view of the liveness
+   * Leases: an incarnation the view does not know yet looks ended, so it is not judged free until
+   * the watch has delivered it (and with it every liveness Lease committed before).
+   */
+  private boolean aheadOfView(Basis b) {
+    return b.lease() != null
+        && !b.holder().isEmpty()
+        && !b.holder().equals(node)
+        && versions.ahead(Leases.name(b.lease()));
   }
 
   /** When this node may take free VIP {@code v}: now if it is first in the placement order. */
@@ -1193,7 +1238,7 @@ public final class LeaseElector implements AutoCloseable {
    * so peers that learn of a new VIP a moment later are still members.
    */
   private void requestGenesis() {
-    if (genesisLease != null) {
+    if (genesisLease != null || genesisAwaited != null) {
       return;
     }
     long now = loop.nanoTime();
@@ -1391,7 +1436,7 @@ public final class LeaseElector implements AutoCloseable {
     if (hs != HolderState.FREE) {
       return null;
     }
-    if (want && canAcquire(now)) {
+    if (want && canAcquire(now) && !aheadOfView(b)) {
       V1Lease body;
       if (l == null) {
         if (!b.virtual()) {
@@ -1547,7 +1592,7 @@ public final class LeaseElector implements AutoCloseable {
             return null;
           });
     }
-    if (!canAcquire(now)) {
+    if (!canAcquire(now) || genesisAwaited != null) {
       return null;
     }
     List<String> free = new ArrayList<>();
@@ -1575,11 +1620,26 @@ public final class LeaseElector implements AutoCloseable {
     return new Op(k, OpKind.GENESIS, Genesis.NAME, a -> a.create(body));
   }
 
+  /**
+   * A genesis Lease from a response (this node's create, or a read) is never taken into the view:
+   * VIP Leases committed before it may not have reached the view yet, and a covered VIP without a
+   * Lease in the view would resolve to a genesis member while its real Lease names a live holder.
+   * The watch delivers it after everything committed before it; until then no other is written.
+   */
+  private void awaitGenesis(V1Lease result, long now) {
+    String uid = Leases.uid(result);
+    if (genesisLease != null && Objects.equals(Leases.uid(genesisLease), uid)) {
+      applyGenesis(result, now); // the one in the view, read again (after a 409 on its delete)
+    } else if (uid != null && !genesisUidsWatched.contains(uid)) {
+      genesisAwaited = uid;
+    }
+  }
+
   private void onGenesisDone(Op op, V1Lease result, ApiException error) {
     long now = loop.nanoTime();
     if (error == null) {
       if (result != null) {
-        applyGenesis(result, now);
+        awaitGenesis(result, now);
       } else if (op.kind() == OpKind.GENESIS_DELETE) {
         removeGenesis();
       }

@@ -100,6 +100,15 @@ final class LeaseVersions {
     return Listed.READ_AGAIN;
   }
 
+  /**
+   * Whether the view holds a version of {@code name} the watch has not delivered yet (from a
+   * response or a read): that version may be newer than everything else in the view, so what it
+   * names (a holder's incarnation) cannot be judged against the view until its echo arrives.
+   */
+  boolean ahead(String name) {
+    return echo.containsKey(name);
+  }
+
   /** Whether {@code name} awaits a read after an ambiguous re-list. */
   boolean readPending(String name) {
     return ambiguous.containsKey(name);

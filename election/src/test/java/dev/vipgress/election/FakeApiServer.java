@@ -118,6 +118,20 @@ final class FakeApiServer {
      */
     boolean watchBroken;
 
+    /**
+     * The watch stream stalls: events are held, in order, and delivered on {@link #unstall()}
+     * (requests still succeed; the elector is not told: its view is consistent but old).
+     */
+    boolean watchStalled;
+
+    /** A stalled watch delivers what it held, then events as they happen. */
+    void unstall() {
+      watchStalled = false;
+      if (watch != null) {
+        watch.reconnect();
+      }
+    }
+
     private Watch watch;
 
     /** The broken watch lists again: a fresh snapshot, then events as they happen. */
@@ -239,6 +253,20 @@ final class FakeApiServer {
     return Leases.copy(stored);
   }
 
+  /** Writes {@code lease} over whatever is stored under its name, unconditionally (kubectl). */
+  V1Lease replaceByHand(V1Lease lease) {
+    String name = lease.getMetadata().getName();
+    V1Lease stored = Leases.copy(lease);
+    V1Lease cur = objects.get(name);
+    stored
+        .getMetadata()
+        .resourceVersion(nextVersion())
+        .uid(cur != null ? Leases.uid(cur) : "uid-" + revision);
+    objects.put(name, stored);
+    notifyWatches(cur == null ? "ADDED" : "MODIFIED", stored);
+    return Leases.copy(stored);
+  }
+
   void deleteByHand(String name) {
     V1Lease cur = objects.remove(name);
     if (cur != null) {
@@ -299,7 +327,7 @@ final class FakeApiServer {
       if (closed || client.watchBroken) {
         return;
       }
-      if (client.partitioned) {
+      if (client.partitioned || client.watchStalled) {
         held.add(() -> sink.event(type, l));
         return;
       }
@@ -312,7 +340,7 @@ final class FakeApiServer {
 
     @Override
     public void reconnect() {
-      if (!held.isEmpty() && !client.partitioned) {
+      if (!held.isEmpty() && !client.partitioned && !client.watchStalled) {
         List<Runnable> h = List.copyOf(held);
         held.clear();
         for (Runnable r : h) {

@@ -1,6 +1,7 @@
 package dev.vipgress.nat;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,47 +30,73 @@ public final class ConntrackCleanup {
 
   /** Argument lists for {@code conntrack}, in order. */
   public static List<List<String>> commands(TableState before, TableState after) {
+    return commands(KernelElements.of(before), ElementChanges.between(before, after));
+  }
+
+  /**
+   * Argument lists for {@code conntrack}, in order, for the transaction {@code changes} applied to
+   * {@code before}: only the VIPs and pods the change names are looked at.
+   */
+  static List<List<String>> commands(KernelElements before, ElementChanges changes) {
     List<List<String>> out = new ArrayList<>();
     for (Family f : Family.values()) {
-      Set<String> was = before.get("vips" + f.suffix).keySet();
-      Set<String> now = after.get("vips" + f.suffix).keySet();
-      for (String v : TableState.sorted(minus(was, now))) {
+      String vips = "vips" + f.suffix;
+      Set<String> gone = new HashSet<>(changes.deleted(vips));
+      Set<String> come = new HashSet<>(changes.added(vips).keySet());
+      Set<String> both = new HashSet<>(gone);
+      both.retainAll(come);
+      gone.removeAll(both);
+      come.removeAll(both);
+      for (String v : TableState.sorted(gone)) {
         out.add(cmd(f, "-q", v));
       }
-      for (String v : TableState.sorted(minus(now, was))) {
+      for (String v : TableState.sorted(come)) {
         out.add(cmd(f, "-q", v));
         out.add(cmd(f, "-d", v));
       }
-      Set<String> steered = NftRenderer.pods(before, "steer" + f.suffix);
-      Set<String> snatted = NftRenderer.pods(after, "snat" + f.suffix);
+      String steer = "steer" + f.suffix;
+      String snat = "snat" + f.suffix;
+      // a pod's membership after the change: the keys it had, less the deleted, plus the added
+      Map<String, Integer> steerAfter = new HashMap<>();
+      Map<String, Integer> snatAfter = new HashMap<>();
+      for (String m : List.of(steer, steer + "s", snat, snat + "s")) {
+        Map<String, Integer> after = m.startsWith("steer") ? steerAfter : snatAfter;
+        for (String k : changes.deleted(m)) {
+          after.merge(KernelElements.pod(k), -1, Integer::sum);
+        }
+        for (String k : changes.added(m).keySet()) {
+          after.merge(KernelElements.pod(k), 1, Integer::sum);
+        }
+      }
+      Set<String> candidates = new HashSet<>(steerAfter.keySet());
+      candidates.addAll(snatAfter.keySet());
       List<String> moved = new ArrayList<>();
-      for (String p : steered) {
-        if (snatted.contains(p)) {
+      List<String> fresh = new ArrayList<>();
+      for (String p : candidates) {
+        boolean steeredBefore = before.hasPod(steer, p);
+        boolean snattedBefore = before.hasPod(snat, p);
+        boolean steeredAfter = count(before, steer, p) + steerAfter.getOrDefault(p, 0) > 0;
+        boolean snattedAfter = count(before, snat, p) + snatAfter.getOrDefault(p, 0) > 0;
+        if (steeredBefore && snattedAfter) {
           moved.add(p);
+        }
+        if ((steeredAfter || snattedAfter) && !(steeredBefore || snattedBefore)) {
+          fresh.add(p);
         }
       }
       for (String p : TableState.sorted(moved)) {
         out.add(cmd(f, "-s", p));
       }
-      Set<String> wasBackend = new HashSet<>(steered);
-      wasBackend.addAll(NftRenderer.pods(before, "snat" + f.suffix));
-      Set<String> isBackend = new HashSet<>(NftRenderer.pods(after, "steer" + f.suffix));
-      isBackend.addAll(snatted);
-      for (String p : TableState.sorted(minus(isBackend, wasBackend))) {
+      for (String p : TableState.sorted(fresh)) {
         out.add(cmd(f, "-s", p));
       }
     }
     return out;
   }
 
-  private static Set<String> minus(Set<String> a, Set<String> b) {
-    Set<String> out = new HashSet<>();
-    for (String x : a) {
-      if (!b.contains(x)) {
-        out.add(x);
-      }
-    }
-    return out;
+  /** How many keys {@code pod} has in {@code map} and its scoped twin. */
+  private static int count(KernelElements k, String map, String pod) {
+    return k.podKeys(map, pod) + k.podKeys(map + "s", pod);
   }
 
   private static List<String> cmd(Family f, String flag, String addr) {

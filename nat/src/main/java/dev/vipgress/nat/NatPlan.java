@@ -90,81 +90,32 @@ public record NatPlan(
       NatConfig config,
       Map<String, Integer> slotOfOwner,
       Set<InetAddress> localAddresses) {
-    List<String> conflicts = new ArrayList<>();
+    OwnedElements owned = new OwnedElements();
+    owned.update(desired.owned());
+    return of(owned, desired, config, slotOfOwner, localAddresses);
+  }
+
+  /**
+   * The plan with the owned part taken from {@code owned}, already updated to {@code
+   * desired.owned()}: its element maps and deadlines are shared, not copied (the plan follows
+   * {@code owned}'s later updates; use it before the next one). The rest — cluster ranges, steering
+   * and held-closed backends, all bounded by the node's own pods — is computed here.
+   */
+  static NatPlan of(
+      OwnedElements owned,
+      NodeDesired desired,
+      NatConfig config,
+      Map<String, Integer> slotOfOwner,
+      Set<InetAddress> localAddresses) {
+    List<String> conflicts = owned.conflicts();
     List<ApplyResult.Refused> refused = new ArrayList<>();
-    // Hash maps throughout and no sorting of the whole state: the plan costs a few hash operations
-    // per element, and the order of the input never matters (every tie is broken by address).
-    int owners = desired.owned().size();
-    int pods = desired.steering().size() + desired.egressBackends().size();
-    Map<String, Map<String, String>> el = new HashMap<>();
+    Map<String, Map<String, String>> el = new HashMap<>(owned.elements());
     for (String n : TableState.TRACKED) {
-      boolean big = n.matches("(vips|owned|snat)[46]");
-      boolean steer = n.matches("(steer|backends)[46]");
-      el.put(n, HashMap.newHashMap(big ? owners : steer ? pods : 16));
+      el.computeIfAbsent(n, k -> new HashMap<>());
     }
     List<Cidr> cluster = normalise(desired.clusterRanges());
     for (Cidr c : cluster) {
       el.get("cluster" + c.family().suffix).put(key(c), "");
-    }
-
-    Map<InetAddress, OwnedVip> byVip = HashMap.newHashMap(owners);
-    for (OwnedVip o : desired.owned()) {
-      OwnedVip prev = byVip.get(o.vip());
-      if (prev != null) {
-        conflicts.add(
-            "VIP " + Addresses.format(o.vip()) + " listed twice; the earlier deadline wins");
-        if (prev.deadlineNanos() <= o.deadlineNanos()) {
-          continue;
-        }
-      }
-      byVip.put(o.vip(), o);
-    }
-    // a pod egresses as the lowest VIP that lists it
-    Map<InetAddress, InetAddress> vipOfPod = HashMap.newHashMap(owners);
-    for (OwnedVip o : byVip.values()) {
-      for (InetAddress pod : o.backends()) {
-        if (Family.of(pod) == o.family()) {
-          vipOfPod.merge(pod, o.vip(), (a, b) -> Addresses.COMPARATOR.compare(a, b) <= 0 ? a : b);
-        }
-      }
-    }
-    Map<String, Long> deadlines = HashMap.newHashMap(owners);
-    for (OwnedVip o : byVip.values()) {
-      Family f = o.family();
-      String vip = Addresses.format(o.vip());
-      el.get("vips" + f.suffix).put(vip, "");
-      el.get("owned" + f.suffix).put(vip, "");
-      deadlines.put(vip, o.deadlineNanos());
-      List<Cidr> scope = scopeOf(o.scope(), f);
-      if (!o.scope().isEmpty() && scope.isEmpty()) {
-        conflicts.add("VIP " + vip + " has no scope prefix of its own family; nothing is SNATed");
-      }
-      for (InetAddress pod : o.backends()) {
-        if (Family.of(pod) != f) {
-          continue;
-        }
-        InetAddress winner = vipOfPod.get(pod);
-        if (!winner.equals(o.vip())) {
-          conflicts.add(
-              "pod "
-                  + Addresses.format(pod)
-                  + " backs VIPs "
-                  + Addresses.format(winner)
-                  + " and "
-                  + vip
-                  + "; it egresses as "
-                  + Addresses.format(winner));
-          continue;
-        }
-        String p = Addresses.format(pod);
-        if (o.scope().isEmpty()) {
-          el.get("snat" + f.suffix).put(p, vip);
-        } else {
-          for (Cidr c : scope) {
-            el.get("snat" + f.suffix + "s").put(p + " . " + key(c), vip);
-          }
-        }
-      }
     }
 
     // the steering that can be installed, and per owner the one way to reach it
@@ -175,14 +126,15 @@ public record NatPlan(
       Steer s = e.getValue();
       Family f = Family.of(pod);
       String p = Addresses.format(pod);
-      if (vipOfPod.containsKey(pod)) {
+      InetAddress egressVip = owned.egressVip(pod);
+      if (egressVip != null) {
         conflicts.add(
             "pod "
                 + p
                 + " is steered to "
                 + s.ownerNode()
                 + " but backs owned VIP "
-                + Addresses.format(vipOfPod.get(pod))
+                + Addresses.format(egressVip)
                 + "; it egresses here");
         continue;
       }
@@ -297,7 +249,7 @@ public record NatPlan(
     }
     TableState table = new TableState(true, el);
     conflicts.sort(null);
-    return new NatPlan(table, deadlines, slots, cluster, conflicts, refused);
+    return new NatPlan(table, owned.deadlines(), slots, cluster, conflicts, refused);
   }
 
   /**
@@ -404,7 +356,7 @@ public record NatPlan(
     return out;
   }
 
-  private static List<Cidr> scopeOf(Set<Cidr> scope, Family f) {
+  static List<Cidr> scopeOf(Set<Cidr> scope, Family f) {
     Set<Cidr> same = new HashSet<>();
     for (Cidr c : scope) {
       if (c.family() == f) {

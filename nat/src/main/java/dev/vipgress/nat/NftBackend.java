@@ -47,6 +47,16 @@ public final class NftBackend implements AutoCloseable {
 
   private Map<String, Integer> slots = new TreeMap<>();
   private NftListing listing;
+  private final OwnedElements owned = new OwnedElements();
+
+  /** The kernel's elements as last read or written; null: read them again. */
+  private KernelElements mirror;
+
+  /**
+   * Whether {@link #mirror} is exactly what the last plan's transaction left (no re-read since).
+   */
+  private boolean mirrorExact;
+
   private Map<Family, SteeringRoutes.View> routeView;
   private VxlanTunnel.View tunnelView;
   private Set<InetAddress> localAddresses = Set.of();
@@ -161,6 +171,10 @@ public final class NftBackend implements AutoCloseable {
           sleep(backoff);
           backoff *= 2;
         }
+      } catch (RuntimeException e) {
+        // a bug or bad input, not the kernel: the mirror may be ahead of the kernel
+        invalidate();
+        throw e;
       }
     }
     throw last;
@@ -175,7 +189,9 @@ public final class NftBackend implements AutoCloseable {
           .forEach((k, s) -> kernelHops.computeIfAbsent(k, x -> new HashSet<>()).addAll(s));
     }
     Map<String, Integer> newSlots = NatPlan.assignSlots(desired, config, slots, kernelHops);
-    NatPlan plan = NatPlan.of(desired, config, newSlots, localAddresses);
+    owned.update(desired.owned());
+    NatPlan plan = NatPlan.of(owned, desired, config, newSlots, localAddresses);
+    Map<String, Set<String>> changedKeys = owned.drainChanged();
     if (!plan.conflicts().equals(lastConflicts)) {
       for (String c : plan.conflicts()) {
         LOG.atWarn().addKeyValue("detail", c).log("natConflict");
@@ -184,15 +200,15 @@ public final class NftBackend implements AutoCloseable {
     }
     List<ApplyResult.Refused> refused = new ArrayList<>(plan.refused());
 
-    TableState before = listing.state();
     List<String> script = new ArrayList<>();
-    TableState from = before;
+    KernelElements cur = mirror;
+    boolean whole = rebuild || !mirrorExact;
     if (rebuild) {
-      if (before.present()) {
+      if (listing.state().present()) {
         script.addAll(renderer.delete());
       }
       script.addAll(renderer.structure());
-      from = TableState.empty();
+      cur = KernelElements.of(TableState.empty());
     } else if (!listing.matches(renderer)) {
       script.addAll(renderer.structure());
     }
@@ -214,13 +230,18 @@ public final class NftBackend implements AutoCloseable {
       want = want.withoutSteering(f, marksOf(r));
     }
 
-    Set<String> live = live(timeouts(plan.deadlines()));
-    want = want.withOwned(live);
-    script.addAll(renderer.elements(from, want));
+    ElementChanges changes = changes(cur, want, plan.deadlines(), whole ? null : changedKeys);
+    List<List<String>> cleanup =
+        config.conntrackCleanup() ? ConntrackCleanup.commands(cur, changes) : List.of();
+    script.addAll(renderer.elements(changes));
+    // the mirror runs ahead of the kernel until the commit: any failure below drops it
+    mirrorExact = false;
+    cur.apply(changes);
+    mirror = cur;
     // a small change carries the heartbeat along (one nft run, not two); a large one never does
     Heartbeat hb =
         script.size() <= SMALL_SCRIPT
-            ? new Heartbeat(want.withAlive(listing.state().alive()), plan.deadlines())
+            ? new Heartbeat(renderer, config, nanoClock, cur, plan.deadlines(), owned.earliest())
             : null;
     List<ApplyResult.Refused> nftRefused =
         NftTransaction.commit(
@@ -235,15 +256,20 @@ public final class NftBackend implements AutoCloseable {
                           return all;
                         }));
     refused.addAll(nftRefused);
+    if (hb != null) {
+      hb.committed();
+    }
+    cur.created();
     listing =
         new NftListing(
-            hb == null ? want.withAlive(listing.state().alive()) : hb.committed(),
+            cur.view(),
             listing.sets().isEmpty() || rebuild ? allNames() : listing.sets(),
             renderer.ruleCounts(),
             Set.of("fence; " + renderer.fingerprint()));
+    mirrorExact = true;
     slots = newSlots;
     if (hb == null) {
-      arm(plan.deadlines());
+      arm(plan.deadlines(), owned.earliest());
     }
 
     paths.addAll(kernel.ipBatch(rd.after()));
@@ -258,13 +284,11 @@ public final class NftBackend implements AutoCloseable {
       invalidate();
     }
 
-    int cleaned =
-        config.conntrackCleanup()
-            ? cleanConntrack(ConntrackCleanup.commands(before, plan.table()))
-            : 0;
+    int cleaned = cleanConntrack(cleanup);
     LOG.atInfo()
         .addKeyValue("vips", plan.deadlines().size())
-        .addKeyValue("live", live.size())
+        .addKeyValue("changed", changes.size())
+        .addKeyValue("whole", whole)
         .addKeyValue("slots", newSlots.size())
         .addKeyValue("refused", refused.size())
         .addKeyValue("conntrackRuns", cleaned)
@@ -319,7 +343,7 @@ public final class NftBackend implements AutoCloseable {
    */
   public void refresh(NodeDesired desired) {
     ensureOpen();
-    if (listing == null || kernelChanged.get()) {
+    if (listing == null || mirror == null || kernelChanged.get()) {
       apply(desired);
       return;
     }
@@ -327,62 +351,48 @@ public final class NftBackend implements AutoCloseable {
     for (OwnedVip o : desired.owned()) {
       deadlines.put(Addresses.format(o.vip()), o.deadlineNanos());
     }
-    arm(deadlines);
+    arm(deadlines, Heartbeat.UNKNOWN);
   }
 
   /** Element scripts up to this many lines carry the heartbeat in the same (small) transaction. */
   static final int SMALL_SCRIPT = 64;
 
-  /**
-   * The heartbeat for the table as {@code cur} holds it: rendered only once {@code nft} is running,
-   * immediately before the script is handed to it, so the kernel state never outlives a deadline by
-   * the time it took to render, start or commit anything else.
-   */
-  private final class Heartbeat {
-    private final TableState cur;
-    private final Map<String, Long> deadlines;
-    private final Set<String> owned;
-    private final Set<String> live = new HashSet<>();
-    private long ms;
-
-    Heartbeat(TableState cur, Map<String, Long> deadlines) {
-      this.cur = cur;
-      this.deadlines = deadlines;
-      this.owned = new HashSet<>(cur.get("owned4").keySet());
-      owned.addAll(cur.get("owned6").keySet());
-    }
-
-    List<String> render() {
-      Map<String, Long> mine = new HashMap<>();
-      for (String v : cur.vips()) {
-        mine.put(v, deadlines.getOrDefault(v, 0L));
-      }
-      Map<String, Long> timeouts = timeouts(mine);
-      live.clear();
-      live.addAll(live(timeouts));
-      ms = heartbeatMs(timeouts);
-      return renderer.heartbeat(
-          ms,
-          TableState.sorted(owned.stream().filter(v -> !live.contains(v)).toList()),
-          TableState.sorted(live.stream().filter(v -> !owned.contains(v)).toList()));
-    }
-
-    /** The table once the heartbeat is committed. */
-    TableState committed() {
-      return cur.withOwned(live).withAlive(alive(ms));
-    }
-  }
-
   /** The heartbeat in its own small transaction. */
-  private void arm(Map<String, Long> deadlines) {
-    Heartbeat hb = new Heartbeat(listing.state(), deadlines);
+  private void arm(Map<String, Long> deadlines, long earliest) {
+    Heartbeat hb = new Heartbeat(renderer, config, nanoClock, mirror, deadlines, earliest);
     CommandRunner.Result r = kernel.nft(hb::render);
     if (!r.ok()) {
-      listing = null;
+      invalidate();
       throw new NatException("nft heartbeat failed: " + r.stderr().strip());
     }
-    listing =
-        new NftListing(hb.committed(), listing.sets(), listing.ruleCounts(), listing.comments());
+    hb.committed();
+  }
+
+  /**
+   * The element operations from {@code cur} to {@code want}, whose {@code owned} sets become the
+   * VIPs live now: with {@code changedKeys} null every element is compared (after the kernel was
+   * read, or a rebuild); otherwise only the keys the planner changed since the last transaction
+   * (the heartbeat moves the VIPs whose deadline passed).
+   */
+  private ElementChanges changes(
+      KernelElements cur,
+      TableState want,
+      Map<String, Long> deadlines,
+      Map<String, Set<String>> changedKeys) {
+    long now = nanoClock.getAsLong();
+    if (changedKeys == null) {
+      Set<String> live = Heartbeat.live(config, deadlines.keySet(), deadlines, now);
+      return ElementChanges.between(cur.view(), want.withOwned(live));
+    }
+    Map<String, Set<String>> only = new HashMap<>(changedKeys);
+    Set<String> vips = new HashSet<>();
+    for (Family f : Family.values()) {
+      Set<String> k = changedKeys.get("vips" + f.suffix);
+      only.put("owned" + f.suffix, k);
+      vips.addAll(k);
+    }
+    return ElementChanges.between(
+        cur.view(), want.withOwned(Heartbeat.live(config, vips, deadlines, now)), only);
   }
 
   /**
@@ -435,6 +445,8 @@ public final class NftBackend implements AutoCloseable {
   /** Forces the next apply to re-read the kernel. */
   public void invalidate() {
     listing = null;
+    mirror = null;
+    mirrorExact = false;
     routeView = null;
     tunnelView = null;
   }
@@ -497,6 +509,8 @@ public final class NftBackend implements AutoCloseable {
       return;
     }
     listing = kernel.readTable();
+    mirror = KernelElements.of(listing.state());
+    mirrorExact = false;
     syncPaths();
     syncedAtNanos = now;
   }
@@ -511,38 +525,6 @@ public final class NftBackend implements AutoCloseable {
     }
     routeView = kernel.readRoutes();
     localAddresses = kernel.readAddresses();
-  }
-
-  private Map<String, Long> timeouts(Map<String, Long> deadlines) {
-    long now = nanoClock.getAsLong();
-    Map<String, Long> m = new HashMap<>();
-    deadlines.forEach(
-        (v, d) -> m.put(v, Math.max(0, (d - now) / 1_000_000 - config.fenceMargin().toMillis())));
-    return m;
-  }
-
-  private static Set<String> live(Map<String, Long> timeouts) {
-    Set<String> live = new HashSet<>();
-    timeouts.forEach(
-        (v, ms) -> {
-          if (ms > 0) {
-            live.add(v);
-          }
-        });
-    return live;
-  }
-
-  /** The heartbeat lasts until the earliest deadline of the live VIPs; none: no heartbeat. */
-  private static long heartbeatMs(Map<String, Long> timeouts) {
-    return timeouts.values().stream()
-        .filter(ms -> ms > 0)
-        .mapToLong(Long::longValue)
-        .min()
-        .orElse(0);
-  }
-
-  private static Set<String> alive(long heartbeatMs) {
-    return heartbeatMs > 0 ? Set.of("ipv4", "ipv6") : Set.of();
   }
 
   private static Set<String> allNames() {

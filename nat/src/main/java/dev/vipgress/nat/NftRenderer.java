@@ -333,53 +333,28 @@ public final class NftRenderer {
    * committed, never before a large element transaction.
    */
   public List<String> elements(TableState current, TableState desired) {
-    List<String> l = new ArrayList<>();
-    List<List<String>> adds = new ArrayList<>();
-    // deletions first: a changed interval key must leave before an overlapping one arrives
-    for (String name : TableState.TRACKED) {
-      List<String> del = new ArrayList<>();
-      List<String> add = new ArrayList<>();
-      diff(current.elements().get(name), desired.elements().get(name), del, add);
-      chunked(l, "delete element " + t() + " " + name, del);
-      adds.add(add);
-    }
-    for (int i = 0; i < TableState.TRACKED.size(); i++) {
-      chunked(l, "add element " + t() + " " + TableState.TRACKED.get(i), adds.get(i));
-    }
-    return l;
+    return elements(ElementChanges.between(current, desired));
   }
 
-  /**
-   * Keys to delete and elements to add: hash lookups, so the cost follows the maps' size only when
-   * they differ in size or content, and the output (in key order) the size of the change.
-   */
-  private static void diff(
-      Map<String, String> cur, Map<String, String> want, List<String> del, List<String> add) {
-    if (cur == want || (cur.isEmpty() && want.isEmpty())) {
-      return;
+  /** The element operations of {@code c}: every deletion first, then every addition. */
+  List<String> elements(ElementChanges c) {
+    List<String> l = new ArrayList<>();
+    // deletions first: a changed interval key must leave before an overlapping one arrives
+    for (String name : TableState.TRACKED) {
+      chunked(l, "delete element " + t() + " " + name, c.deleted(name));
     }
-    List<String> d = new ArrayList<>();
-    List<String> a = new ArrayList<>();
-    for (Map.Entry<String, String> c : cur.entrySet()) {
-      String w = want.get(c.getKey());
-      if (w == null) {
-        d.add(c.getKey());
-      } else if (!w.equals(c.getValue())) {
-        d.add(c.getKey());
-        a.add(c.getKey());
+    for (String name : TableState.TRACKED) {
+      Map<String, String> add = c.added(name);
+      if (add.isEmpty()) {
+        continue;
       }
-    }
-    for (String k : want.keySet()) {
-      if (!cur.containsKey(k)) {
-        a.add(k);
+      List<String> items = new ArrayList<>();
+      for (String k : TableState.sorted(add.keySet())) {
+        items.add(element(Map.entry(k, add.get(k))));
       }
+      chunked(l, "add element " + t() + " " + name, items);
     }
-    d.sort(null);
-    a.sort(null);
-    del.addAll(d);
-    for (String k : a) {
-      add.add(element(Map.entry(k, want.get(k))));
-    }
+    return l;
   }
 
   private static String element(Map.Entry<String, String> e) {

@@ -73,7 +73,13 @@ final class FakeRunner implements CommandRunner {
     }
     if (line.equals("nft -f -")) {
       Result r = nftResults.poll();
-      return r == null ? new Result(0, "", "") : r;
+      if (r == null) {
+        r = new Result(0, "", "");
+      }
+      if (r.ok()) {
+        commit(stdin);
+      }
+      return r;
     }
     if (tool.equals("conntrack") && argv.contains("-L")) {
       return new Result(0, conntrackListing, "");
@@ -83,6 +89,44 @@ final class FakeRunner implements CommandRunner {
           1, "", "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n");
     }
     return new Result(0, "", "");
+  }
+
+  /**
+   * The tracked elements of the table as the committed nft scripts left them (set name → key →
+   * value; the heartbeat's {@code alive} set is left out): a model of the kernel.
+   */
+  final java.util.Map<String, java.util.Map<String, String>> kernel = new java.util.TreeMap<>();
+
+  private void commit(String script) {
+    for (String l : script.split("\n")) {
+      if (l.startsWith("delete table ")) {
+        kernel.clear();
+        continue;
+      }
+      boolean add = l.startsWith("add element ");
+      if (!add && !l.startsWith("delete element ")) {
+        continue;
+      }
+      String[] w = l.split(" ", 6); // add element inet <table> <set> { ... }
+      String set = w[4];
+      if (set.equals("alive")) {
+        continue;
+      }
+      java.util.Map<String, String> m = kernel.computeIfAbsent(set, k -> new java.util.TreeMap<>());
+      String body = l.substring(l.indexOf(" { ") + 3, l.length() - 2);
+      for (String item : body.split(", ")) {
+        int colon = item.indexOf(" : ");
+        String key = colon < 0 ? item : item.substring(0, colon);
+        if (add) {
+          m.put(key, colon < 0 ? "" : item.substring(colon + 3));
+        } else {
+          m.remove(key);
+        }
+      }
+      if (m.isEmpty()) {
+        kernel.remove(set);
+      }
+    }
   }
 
   /** What the running watch hands its lines to (null: none started). */

@@ -11,6 +11,10 @@ import dev.vipgress.nat.NatConfig;
 import dev.vipgress.nat.NatException;
 import dev.vipgress.nat.NftBackend;
 import dev.vipgress.speaker.announce.Announcer;
+import dev.vipgress.speaker.bgp.announce.BgpAnnouncer;
+import dev.vipgress.speaker.bgp.announce.BgpMetrics;
+import dev.vipgress.speaker.bgp.announce.ServiceCommunities;
+import dev.vipgress.speaker.bgp.announce.Transport;
 import dev.vipgress.speaker.config.ConfigWatcher;
 import dev.vipgress.speaker.config.SpeakerConfig;
 import dev.vipgress.speaker.k8s.ClusterWatch;
@@ -45,6 +49,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -137,6 +144,9 @@ final class Speaker implements AutoCloseable {
                   Map<String, Object> s = new LinkedHashMap<>();
                   s.put("node", node);
                   s.put("vips", core.reconciler().status());
+                  if (edge.announcers().get(Mode.BGP) instanceof BgpAnnouncer b) {
+                    s.put("bgpPeers", b.peers());
+                  }
                   return s;
                 });
         closeables.add(http);
@@ -154,6 +164,9 @@ final class Speaker implements AutoCloseable {
               next -> {
                 config.set(next);
                 metrics.configStale.set(0);
+                if (edge.announcers().get(Mode.BGP) instanceof BgpAnnouncer b) {
+                  b.configure(next.bgp());
+                }
                 core.reconciler().trigger();
               },
               err -> {
@@ -227,11 +240,44 @@ final class Speaker implements AutoCloseable {
     } catch (Exception e) {
       throw new StartupException("L2 announcer: " + e.getMessage(), e);
     }
+    BgpAnnouncer bgp =
+        new BgpAnnouncer(
+            Transport.kernel(),
+            cfg.bgp(),
+            Optional.ofNullable((Inet4Address) tunnelLocal),
+            Optional.empty(),
+            new BgpMetrics(registry));
+    started.add(bgp);
+    try {
+      bgp.start();
+    } catch (Exception e) {
+      throw new StartupException("BGP announcer: " + e.getMessage(), e);
+    }
     ServiceWriter writer =
         new ServiceWriter(client, node, r -> metrics.apiErrors.labelValues(r).inc());
     started.add(writer);
     ClusterWatch watch = new ClusterWatch(client, r -> metrics.apiErrors.labelValues(r).inc());
     started.add(watch);
+    Set<ServiceCommunities.Invalid> reported = ConcurrentHashMap.newKeySet();
+    watch.onChange(
+        () ->
+            bgp.serviceCommunities(
+                () ->
+                    ServiceCommunities.of(
+                        watch.view(),
+                        bad -> {
+                          if (reported.add(bad)) {
+                            writer.event(
+                                bad.service().key(),
+                                true,
+                                "InvalidBgpCommunity",
+                                "annotation "
+                                    + bad.annotation()
+                                    + ": "
+                                    + bad.error()
+                                    + "; the other communities are advertised");
+                          }
+                        })));
     ExecutorScheduler loop = new ExecutorScheduler("vipgress-reconcile");
     started.add(loop);
 
@@ -242,7 +288,7 @@ final class Speaker implements AutoCloseable {
             watch,
             writer,
             Datapath.of(nat),
-            Map.of(Mode.L2, announcer),
+            Map.of(Mode.L2, announcer, Mode.BGP, bgp),
             listener -> new LeaseElector(ecfg, client, node, listener),
             steering,
             watch::start,

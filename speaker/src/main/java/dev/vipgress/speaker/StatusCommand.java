@@ -66,6 +66,21 @@ final class StatusCommand implements Callable<Integer> {
           v.path("egressState").asText(),
           String.join(",", text(v.path("backends"))));
     }
+    if (!s.path("bgpPeers").isEmpty()) {
+      String pf = "%-44s %-12s %-10s %-8s %-6s %-8s %s%n";
+      out.printf(pf, "BGP PEER", "STATE", "PEER AS", "UP (s)", "FLAPS", "PREFIXES", "LAST ERROR");
+      for (JsonNode p : s.path("bgpPeers")) {
+        out.printf(
+            pf,
+            p.path("peer").asText(),
+            p.path("state").asText(),
+            p.path("peerAsn").asText(),
+            p.path("uptimeSeconds").asText(),
+            p.path("flaps").asText(),
+            p.path("prefixes").asText(),
+            p.path("lastError").asText(""));
+      }
+    }
   }
 
   private static Iterable<String> text(JsonNode arr) {

@@ -39,6 +39,17 @@ public interface Announcer extends AutoCloseable {
   boolean healthy();
 
   /**
+   * Whether this announcer can announce {@code vip} now (BGP: an established session carries its
+   * family). The node competes only for the VIPs it can announce. Default: {@link #healthy()}.
+   */
+  default boolean canAnnounce(InetAddress vip) {
+    return healthy();
+  }
+
+  /** This node's labels as last seen (announcers that select peers by node label follow them). */
+  default void nodeLabels(java.util.Map<String, String> labels) {}
+
+  /**
    * Registers a callback run, on an announcer thread, whenever {@link #healthy()} flips. Callbacks
    * must not block (enqueue and return).
    */

@@ -33,6 +33,7 @@ import java.util.regex.Pattern;
  * steering: auto | direct | vxlan     # how backends reach an owner; auto: VXLAN off-segment
  * vxlan: {vni: 30311, port: 4799, mtu: 1450}
  * rebalance: off                     # or e.g. 30s: an over-share node hands one VIP per interval
+ * bgp: {localASN: 4200000011, peers: [{address: 192.0.2.1, peerASN: 64512}]}  # BgpConfigParser
  * </pre>
  */
 public final class ConfigLoader {
@@ -172,6 +173,7 @@ public final class ConfigLoader {
     }
 
     SpeakerConfig.Steering steering = steering(root, errors);
+    BgpConfig bgp = BgpConfigParser.parse(root.path("bgp"), errors);
 
     if (!errors.isEmpty()) {
       throw new ConfigException(source, errors);
@@ -186,7 +188,8 @@ public final class ConfigLoader {
         garpInterval,
         httpPort,
         steering,
-        rebalance);
+        rebalance,
+        bgp);
   }
 
   /**
@@ -274,7 +277,7 @@ public final class ConfigLoader {
     return new SpeakerConfig.Timing(lease, renew, retry);
   }
 
-  private static Duration duration(JsonNode n, String key, Duration dflt, List<String> errors) {
+  static Duration duration(JsonNode n, String key, Duration dflt, List<String> errors) {
     if (n.isMissingNode() || n.isNull()) {
       return dflt;
     }
@@ -300,7 +303,7 @@ public final class ConfigLoader {
     }
   }
 
-  private static List<String> stringList(JsonNode root, String key, List<String> errors) {
+  static List<String> stringList(JsonNode root, String key, List<String> errors) {
     JsonNode n = root.path(key);
     if (n.isMissingNode() || n.isNull()) {
       return List.of();

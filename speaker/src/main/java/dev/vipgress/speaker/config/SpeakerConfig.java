@@ -19,6 +19,7 @@ import java.util.Map;
  * @param garpInterval spacing of that burst
  * @param httpPort port of /metrics, /healthz, /readyz, /status (0 = off)
  * @param steering how local backend pods reach the owner of a VIP (read at start only)
+ * @param bgp BGP mode's peers and advertisement defaults (applied on change without a restart)
  */
 public record SpeakerConfig(
     String namespace,
@@ -30,12 +31,39 @@ public record SpeakerConfig(
     Duration garpInterval,
     int httpPort,
     Steering steering,
-    Duration rebalanceInterval) {
+    Duration rebalanceInterval,
+    BgpConfig bgp) {
 
   public SpeakerConfig {
     interfaces = List.copyOf(interfaces);
     clusterRanges = List.copyOf(clusterRanges);
     nodeSelector = Map.copyOf(nodeSelector);
+  }
+
+  /** A configuration without BGP peers. */
+  public SpeakerConfig(
+      String namespace,
+      List<String> interfaces,
+      List<String> clusterRanges,
+      Map<String, String> nodeSelector,
+      Timing timing,
+      int garpCount,
+      Duration garpInterval,
+      int httpPort,
+      Steering steering,
+      Duration rebalanceInterval) {
+    this(
+        namespace,
+        interfaces,
+        clusterRanges,
+        nodeSelector,
+        timing,
+        garpCount,
+        garpInterval,
+        httpPort,
+        steering,
+        rebalanceInterval,
+        BgpConfig.NONE);
   }
 
   /**

@@ -221,8 +221,17 @@ public final class ClusterWatch implements ClusterSource, AutoCloseable {
         s.getSpec() == null ? "ClusterIP" : Objects.toString(s.getSpec().getType(), "ClusterIP");
     Map<String, String> labels = Optional.ofNullable(s.getMetadata().getLabels()).orElse(Map.of());
     var created = s.getMetadata().getCreationTimestamp();
+    Map<String, String> ours = new java.util.HashMap<>();
+    Optional.ofNullable(s.getMetadata().getAnnotations())
+        .orElse(Map.of())
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith("vipgress.dev/bgp-") && v != null) {
+                ours.put(k, v);
+              }
+            });
     return new ServiceInfo(
-        key(s), type, labels, ips, created == null ? Instant.EPOCH : created.toInstant());
+        key(s), type, labels, ips, created == null ? Instant.EPOCH : created.toInstant(), ours);
   }
 
   static NodeInfo toInfo(V1Node n) {

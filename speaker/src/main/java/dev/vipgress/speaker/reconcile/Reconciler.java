@@ -434,9 +434,10 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   }
 
   /**
-   * Tells the election what this node competes for: node-level eligibility, and per VIP a healthy
-   * announcer for its mode, an address of its family and (L2) the VIP on this node's segment. An
-   * unhealthy mode removes only its own VIPs; with no healthy mode the node is unhealthy.
+   * Tells the election what this node competes for: node-level eligibility, and per VIP an
+   * announcer of its mode that can announce it now (BGP: a session carrying its family), an address
+   * of its family and (L2) the VIP on this node's segment. An unhealthy mode removes only its own
+   * VIPs; with no healthy mode the node is unhealthy.
    */
   private void compete(SpeakerConfig cfg, ClusterView view, Plan plan) {
     NodeInfo me = view.nodes().get(self);
@@ -451,10 +452,13 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
         me == null
             ? List.of()
             : me.internalIps().stream().map(IpLiteral::parse).flatMap(Optional::stream).toList();
+    if (me != null) {
+      announcers.values().forEach(a -> a.nodeLabels(me.labels()));
+    }
     Set<String> want = new LinkedHashSet<>();
     for (VipSpec s : plan.vips().values()) {
       Announcer a = announcers.get(s.mode());
-      if (a == null || !a.healthy()) {
+      if (a == null || !a.canAnnounce(s.vip())) {
         continue;
       }
       if (!Planner.sameFamily(s.vip(), myAddrs)) {

@@ -105,6 +105,26 @@ class AnnouncerModesTest {
   }
 
   @Test
+  void aBgpVipIsCompetedForOnlyWhileASessionCarriesItsFamily() {
+    Reconciler r = reconciler();
+    r.start();
+    loop.run();
+    assertEquals(Set.of(L2_VIP, BGP_VIP), lastCandidacy());
+
+    // only an IPv6 session is up: the IPv4 BGP VIP goes, the node stays eligible
+    bgp.carries = vip -> vip instanceof java.net.Inet6Address;
+    r.trigger();
+    loop.run();
+    assertEquals(Set.of(L2_VIP), lastCandidacy());
+    assertTrue(health.get(health.size() - 1));
+
+    bgp.carries = vip -> true;
+    r.trigger();
+    loop.run();
+    assertEquals(Set.of(L2_VIP, BGP_VIP), lastCandidacy());
+  }
+
+  @Test
   void aVipIsAnnouncedAndWithdrawnByTheAnnouncerOfItsMode() {
     Reconciler r = reconciler();
     r.start();

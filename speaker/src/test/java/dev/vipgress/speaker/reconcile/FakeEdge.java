@@ -20,6 +20,10 @@ public final class FakeEdge {
   public final List<NodeDesired> applied = new ArrayList<>();
   public final AtomicReference<ClusterView> view;
   public boolean healthy = true;
+
+  /** Which VIPs the announcer can announce while healthy (BGP: the families its sessions carry). */
+  public java.util.function.Predicate<InetAddress> carries = vip -> true;
+
   public boolean announcerClosed;
 
   public FakeEdge(ClusterView initial) {
@@ -96,6 +100,11 @@ public final class FakeEdge {
       @Override
       public boolean healthy() {
         return healthy;
+      }
+
+      @Override
+      public boolean canAnnounce(InetAddress vip) {
+        return healthy && carries.test(vip);
       }
 
       @Override

@@ -16,6 +16,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -90,9 +93,27 @@ public final class SessionChannel implements SessionIo {
 
   @Override
   public void send(BgpMessage message) {
-    if (channel != null && channel.isActive()) {
-      channel.writeAndFlush(message).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    var unused = write(message);
+  }
+
+  /**
+   * Sends {@code message}; the future completes once it is in the socket (written to the kernel),
+   * or failed. Without a connection it is complete at once: there is nobody to tell.
+   */
+  public Future<?> write(BgpMessage message) {
+    Channel ch = channel;
+    if (ch == null || !ch.isActive()) {
+      return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
     }
+    return ch.writeAndFlush(message).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+  }
+
+  /** This end's address of the current connection, if there is one. */
+  public Optional<InetSocketAddress> localAddress() {
+    Channel ch = channel;
+    return ch != null && ch.localAddress() instanceof InetSocketAddress a
+        ? Optional.of(a)
+        : Optional.empty();
   }
 
   @Override
