@@ -22,6 +22,21 @@ import org.slf4j.LoggerFactory;
  * A reflector on one thread: list (in pages), then watch from the list's resource version with
  * bookmarks; on 410 Gone list again; on a broken connection watch again from the last version seen,
  * after a short back-off. The watch uses its own read timeout so the shared client is not changed.
+ *
+ * <p>Why not client-java-extended's {@code SharedIndexInformer} (checked against client-java
+ * 25.0.0): its {@code ResourceEventHandler} has only {@code onAdd}/{@code onUpdate}/{@code
+ * onDelete}, and a re-list reaches it as one {@code onUpdate} per object (DeltaFIFO {@code
+ * Replaced}/{@code Sync}) through the informer's processor thread, with no mark where a list starts
+ * or ends (its exception handler does see a broken watch, but it cannot be told to reconnect). The
+ * elector needs exactly those: a re-list is one consistent cut ({@link Sink#snapshot}) that removes
+ * what it lacks, restarts the peers' lapse clocks and tells {@link LeaseVersions} which versions
+ * came from a cut rather than the ordered stream (a listed version that differs from an awaited
+ * echo of its own write is read again; taken as a watch event it would be ignored as older and the
+ * view could stay behind for good); a broken watch stops claims until the view has caught up
+ * ({@link Sink#broken}); a recovered renewal reconnects at once. Emulating them on an informer
+ * would mean a custom {@code ListerWatcher} that side-channels each list past the DeltaFIFO, racing
+ * the processor thread's older deltas, plus a second cache of every Lease (the informer's indexer)
+ * beside the elector's own view. This class is the small reflector those semantics need.
  */
 final class KubeLeaseWatch implements LeaseWatch {
   private static final Logger log = LoggerFactory.getLogger(KubeLeaseWatch.class);

@@ -26,7 +26,7 @@ import java.util.Map;
  *       that let it go in {@value #RELEASED_BY} (placement skips that node).
  * </ul>
  */
-final class Leases {
+public final class Leases {
   static final String MANAGED_BY = "app.kubernetes.io/managed-by";
   static final String MANAGED_BY_VALUE = "vipgress";
   static final String SELECTOR = MANAGED_BY + "=" + MANAGED_BY_VALUE;
@@ -135,7 +135,10 @@ final class Leases {
     return l.getMetadata() == null ? null : l.getMetadata().getResourceVersion();
   }
 
-  static V1Lease copy(V1Lease l) {
+  /**
+   * A deep copy of {@code l} (metadata, labels, annotations and spec), as the API server returns.
+   */
+  public static V1Lease copy(V1Lease l) {
     V1ObjectMeta m = l.getMetadata() == null ? new V1ObjectMeta() : l.getMetadata();
     V1ObjectMeta meta =
         new V1ObjectMeta()

@@ -1,6 +1,9 @@
 package dev.vipgress.election;
 
+import com.google.common.net.InetAddresses;
 import java.math.BigInteger;
+import java.net.Inet6Address;
+import java.net.UnknownHostException;
 import java.util.Locale;
 
 /**
@@ -190,37 +193,20 @@ public record VipAddress(String literal, boolean ipv6) {
     return java.util.Arrays.copyOf(out, n);
   }
 
+  /**
+   * RFC 5952 text of eight 16-bit groups (Guava's formatter; never the IPv4-mapped dotted form).
+   */
   private static String formatIpv6(int[] g) {
-    int bestStart = -1;
-    int bestLen = 1; // RFC 5952 4.2.2: a single zero group is not compressed
-    for (int i = 0; i < 8; ) {
-      if (g[i] != 0) {
-        i++;
-        continue;
-      }
-      int j = i;
-      while (j < 8 && g[j] == 0) {
-        j++;
-      }
-      if (j - i > bestLen) {
-        bestStart = i;
-        bestLen = j - i;
-      }
-      i = j;
-    }
-    StringBuilder sb = new StringBuilder(39);
+    byte[] bytes = new byte[16];
     for (int i = 0; i < 8; i++) {
-      if (i == bestStart) {
-        sb.append("::");
-        i += bestLen - 1;
-        continue;
-      }
-      if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-        sb.append(':');
-      }
-      sb.append(Integer.toHexString(g[i]));
+      bytes[2 * i] = (byte) (g[i] >> 8);
+      bytes[2 * i + 1] = (byte) g[i];
     }
-    return sb.toString();
+    try {
+      return InetAddresses.toAddrString(Inet6Address.getByAddress(null, bytes, -1));
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("16 bytes are always an IPv6 address", e);
+    }
   }
 
   private static IllegalArgumentException bad(String s) {

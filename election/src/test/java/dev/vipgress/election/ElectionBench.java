@@ -25,8 +25,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * {@code make bench-election}: one {@link ElectorMain} process per lab node namespace against the
@@ -40,7 +38,6 @@ import java.util.regex.Pattern;
  */
 public final class ElectionBench {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern FIELD = Pattern.compile("\"(\\w+)\":(?:\"([^\"]*)\"|(-?\\d+))");
 
   private final Path repo;
   private final String classpath;
@@ -255,40 +252,32 @@ public final class ElectionBench {
       List<String> violations = timeline.violations();
       violations.stream().limit(5).forEach(v -> log("VIOLATION %s", v));
       ElectionConfig d = ElectionConfig.defaults(ns);
-      return String.format(
-          Locale.ROOT,
-          "{\"bench\":\"election\",\"vips\":%d,\"nodes\":%d,\"api_rps_steady\":%.2f,"
-              + "\"api_rps_lab_baseline\":%.2f,\"api_rps_electors_counted\":%.2f,"
-              + "\"failover_p50_s\":%.3f,\"failover_p99_s\":%.3f,\"failover_runs\":%d,"
-              + "\"failover_all_moved_p50_s\":%.3f,\"failover_all_moved_max_s\":%.3f,"
-              + "\"handover_s\":%.3f,\"handover_max_s\":%.3f,\"cold_start_s\":%.2f,\"leases_written_s\":%.2f,"
-              + "\"spread_max_dev\":%.4f,"
-              + "\"rss_mib\":%.1f,\"threads\":%d,\"dual_owner_violations\":%d,"
-              + "\"steady_window_s\":%d,\"lease_duration_ms\":%d,\"renew_interval_ms\":%d,"
-              + "\"fencing_margin_ms\":%d,\"api_concurrency\":%d}",
-          vipCount,
-          nodes,
-          rps,
-          baseline,
-          clientRps,
-          percentile(perVip, 50),
-          percentile(perVip, 99),
-          kills,
-          percentile(perKill, 50),
-          percentile(perKill, 100),
-          percentile(handover, 50),
-          percentile(handover, 100),
-          coldStart,
-          materialised,
-          spread,
-          rss / 1024.0,
-          threads,
-          violations.size(),
-          steadySeconds,
-          d.leaseDuration().toMillis(),
-          d.renewInterval().toMillis(),
-          d.fencingMargin().toMillis(),
-          d.apiConcurrency());
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("bench", "election");
+      out.put("vips", vipCount);
+      out.put("nodes", nodes);
+      out.put("api_rps_steady", round(rps, 2));
+      out.put("api_rps_lab_baseline", round(baseline, 2));
+      out.put("api_rps_electors_counted", round(clientRps, 2));
+      out.put("failover_p50_s", round(percentile(perVip, 50), 3));
+      out.put("failover_p99_s", round(percentile(perVip, 99), 3));
+      out.put("failover_runs", kills);
+      out.put("failover_all_moved_p50_s", round(percentile(perKill, 50), 3));
+      out.put("failover_all_moved_max_s", round(percentile(perKill, 100), 3));
+      out.put("handover_s", round(percentile(handover, 50), 3));
+      out.put("handover_max_s", round(percentile(handover, 100), 3));
+      out.put("cold_start_s", round(coldStart, 2));
+      out.put("leases_written_s", round(materialised, 2));
+      out.put("spread_max_dev", round(spread, 4));
+      out.put("rss_mib", round(rss / 1024.0, 1));
+      out.put("threads", threads);
+      out.put("dual_owner_violations", violations.size());
+      out.put("steady_window_s", steadySeconds);
+      out.put("lease_duration_ms", d.leaseDuration().toMillis());
+      out.put("renew_interval_ms", d.renewInterval().toMillis());
+      out.put("fencing_margin_ms", d.fencingMargin().toMillis());
+      out.put("api_concurrency", d.apiConcurrency());
+      return JSON.writeValueAsString(out);
     } finally {
       for (Elector e : procs.values()) {
         e.kill();
@@ -554,23 +543,20 @@ public final class ElectionBench {
     }
 
     private void handle(String line) {
-      String ev = null;
-      String vip = null;
-      long t = 0;
-      long deadline = 0;
-      long requests = 0;
-      Matcher m = FIELD.matcher(line);
-      while (m.find()) {
-        String s = m.group(2) != null ? m.group(2) : m.group(3);
-        switch (m.group(1)) {
-          case "ev" -> ev = s;
-          case "vip" -> vip = s;
-          case "t" -> t = Long.parseLong(s);
-          case "deadline" -> deadline = Long.parseLong(s);
-          case "requests" -> requests = Long.parseLong(s);
-          default -> {}
-        }
+      JsonNode n;
+      try {
+        n = JSON.readTree(line);
+      } catch (IOException e) {
+        return; // not one of ElectorMain's JSON lines
       }
+      if (n == null || !n.isObject()) {
+        return;
+      }
+      String ev = n.path("ev").textValue();
+      String vip = n.path("vip").textValue();
+      long t = n.path("t").asLong();
+      long deadline = n.path("deadline").asLong();
+      long requests = n.path("requests").asLong();
       if (ev == null) {
         return;
       }
@@ -607,5 +593,15 @@ public final class ElectionBench {
       process.waitFor(30, TimeUnit.SECONDS);
       outDone.await(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** {@code v} rounded to {@code digits} decimals for the JSON line. */
+  private static double round(double v, int digits) {
+    if (!Double.isFinite(v)) {
+      return v;
+    }
+    return java.math.BigDecimal.valueOf(v)
+        .setScale(digits, java.math.RoundingMode.HALF_UP)
+        .doubleValue();
   }
 }

@@ -27,11 +27,14 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: one thread (the reconciler) owns it. {@link #apply} is level-triggered: it
  * diffs the desired state against the kernel (re-read on the first apply, after any failure or
  * refusal, after {@link #invalidate} and at least every {@link NatConfig#resyncInterval()}; in
- * between against what the last successful transaction left). One unusable element costs only
- * itself: it is left out, the rest applied, and the {@link ApplyResult} names it. A transaction
- * that fails as a whole changes nothing; {@code apply} retries it {@link NatConfig#attempts()}
- * times with doubling backoff, the last time rebuilding the table from scratch (still in one
- * transaction), then throws {@link NatException}: the caller retries later with its own backoff.
+ * between against what the last successful transaction left: a mirror of the kernel's elements,
+ * updated in place, and only the keys the incremental planner ({@link OwnedElements}) changed are
+ * compared and rendered, so one changed mapping on top of 50,000 costs one mapping, one pass over
+ * the owned VIPs to find it, and the {@code nft} run). One unusable element costs only itself: it
+ * is left out, the rest applied, and the {@link ApplyResult} names it. A transaction that fails as
+ * a whole changes nothing; {@code apply} retries it {@link NatConfig#attempts()} times with
+ * doubling backoff, the last time rebuilding the table from scratch (still in one transaction),
+ * then throws {@link NatException}: the caller retries later with its own backoff.
  */
 public final class NftBackend implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NftBackend.class);

@@ -32,8 +32,12 @@ final class OwnedElements {
   private static final class Vip {
     final InetAddress addr;
     final String text;
+
+    /** The VIP as last listed, or an earlier listing with the same backends and scope. */
     OwnedVip cur;
+
     OwnedVip was;
+    long deadline;
     long seen;
     long touched;
 
@@ -85,7 +89,8 @@ final class OwnedElements {
     int seen = 0;
     long min = Long.MAX_VALUE;
     for (OwnedVip o : owned) {
-      min = Math.min(min, o.deadlineNanos());
+      long deadline = o.deadlineNanos();
+      min = Math.min(min, deadline);
       Vip v = vips.get(o.vip());
       if (v == null) {
         v = new Vip(o.vip());
@@ -94,22 +99,26 @@ final class OwnedElements {
       }
       if (v.seen == gen) {
         duplicates.add("VIP " + v.text + " listed twice; the earlier deadline wins");
-        if (v.cur.deadlineNanos() <= o.deadlineNanos()) {
+        if (v.deadline <= deadline) {
           continue;
         }
-        v.cur = o;
+        v.deadline = deadline;
         if (v.touched != gen) {
           v.touched = gen;
+          v.was = v.cur;
           touched.add(v);
         }
+        v.cur = o;
         continue;
       }
       seen++;
       v.seen = gen;
-      v.was = v.cur;
-      v.cur = o;
-      if (v.was == null || !sameElements(v.was, o)) {
+      v.deadline = deadline;
+      // an unchanged VIP costs a lookup and two primitive writes: no reference is stored
+      if (v.cur == null || !sameElements(v.cur, o)) {
         v.touched = gen;
+        v.was = v.cur;
+        v.cur = o;
         touched.add(v);
       }
     }
@@ -134,6 +143,7 @@ final class OwnedElements {
         moved.add(new OwnedVip[] {v.was, v.cur});
         scopeConflict(v);
       }
+      v.was = null;
     }
     // every VIP has its new state: a pod's winner is judged among them
     Set<InetAddress> affected = new HashSet<>();
@@ -283,7 +293,7 @@ final class OwnedElements {
     @Override
     public Long get(Object key) {
       Vip v = byText.get(key);
-      return v == null ? null : v.cur.deadlineNanos();
+      return v == null ? null : v.deadline;
     }
 
     @Override
@@ -311,7 +321,7 @@ final class OwnedElements {
             @Override
             public Map.Entry<String, Long> next() {
               Vip v = it.next();
-              return Map.entry(v.text, v.cur.deadlineNanos());
+              return Map.entry(v.text, v.deadline);
             }
           };
         }

@@ -69,6 +69,14 @@ public final class NatBenchMain {
         t1.add(time(() -> bk.apply(changed), 1));
       }
       backend.close(false);
+      // printed now too: a failed traffic measurement must not lose them
+      System.err.printf(
+          Locale.ROOT,
+          "apply_10k_s=%.3f apply_50k_s=%.3f apply_one_s=%.3f (one change: %s)%n",
+          median(t10),
+          median(t50),
+          median(t1),
+          t1);
 
       // --- traffic -------------------------------------------------------------------------------
       backend = fresh(config);
@@ -90,7 +98,8 @@ public final class NatBenchMain {
           "eth0",
           "nud",
           "permanent");
-      spawned.add(spawn("ip", "netns", "exec", extNs, "iperf3", "-s", "-p", "5299"));
+      Process iperfServer = spawn("ip", "netns", "exec", extNs, "iperf3", "-s", "-p", "5299");
+      spawned.add(iperfServer);
       spawned.add(
           spawn(
               "ip",
@@ -147,6 +156,13 @@ public final class NatBenchMain {
                 throw e;
               }
               System.err.println("retrying a measurement: " + e.getMessage());
+              if (!iperfServer.isAlive() || e.getMessage().contains("Connection refused")) {
+                // the server exited (iperf3 -s does after some client errors): start another
+                iperfServer.destroy();
+                iperfServer.waitFor(5, TimeUnit.SECONDS);
+                iperfServer = spawn("ip", "netns", "exec", extNs, "iperf3", "-s", "-p", "5299");
+                spawned.add(iperfServer);
+              }
               Thread.sleep(2000);
             }
           }

@@ -2,13 +2,11 @@ package dev.vipgress.sim;
 
 import dev.vipgress.election.LeaseApi;
 import dev.vipgress.election.LeaseWatch;
+import dev.vipgress.election.Leases;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.models.V1Lease;
-import io.kubernetes.client.openapi.models.V1LeaseSpec;
-import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -80,7 +78,7 @@ final class SimApiServer {
               + stored.getSpec().getHolderIdentity()
               + (a == null ? "" : " " + new TreeMap<>(a)));
     }
-    history.add(new Change(revision, world.now(), type, copy(stored)));
+    history.add(new Change(revision, world.now(), type, Leases.copy(stored)));
     while (!history.isEmpty() && world.now() - history.peek().at() > HISTORY_NANOS) {
       compactedBelow = history.poll().rv() + 1;
     }
@@ -94,7 +92,7 @@ final class SimApiServer {
     if (l == null) {
       throw new ApiException(404, "leases \"" + name + "\" not found");
     }
-    return copy(l);
+    return Leases.copy(l);
   }
 
   V1Lease create(V1Lease lease) throws ApiException {
@@ -102,12 +100,12 @@ final class SimApiServer {
     if (objects.containsKey(name)) {
       throw new ApiException(409, "leases \"" + name + "\" already exists");
     }
-    V1Lease stored = copy(lease);
+    V1Lease stored = Leases.copy(lease);
     revision++;
     stored.getMetadata().resourceVersion(Long.toString(revision)).uid("uid-" + revision);
     objects.put(name, stored);
     record("ADDED", stored);
-    return copy(stored);
+    return Leases.copy(stored);
   }
 
   V1Lease replace(V1Lease lease) throws ApiException {
@@ -120,12 +118,12 @@ final class SimApiServer {
     if (rv != null && !rv.isEmpty() && !rv.equals(cur.getMetadata().getResourceVersion())) {
       throw new ApiException(409, "the object has been modified; please apply your changes");
     }
-    V1Lease stored = copy(lease);
+    V1Lease stored = Leases.copy(lease);
     revision++;
     stored.getMetadata().resourceVersion(Long.toString(revision)).uid(cur.getMetadata().getUid());
     objects.put(name, stored);
     record("MODIFIED", stored);
-    return copy(stored);
+    return Leases.copy(stored);
   }
 
   void delete(String name, String resourceVersion) throws ApiException {
@@ -138,7 +136,7 @@ final class SimApiServer {
       throw new ApiException(409, "precondition failed: resourceVersion");
     }
     objects.remove(name);
-    V1Lease gone = copy(cur);
+    V1Lease gone = Leases.copy(cur);
     revision++;
     gone.getMetadata().resourceVersion(Long.toString(revision));
     record("DELETED", gone);
@@ -160,7 +158,7 @@ final class SimApiServer {
 
   V1Lease peek(String name) {
     V1Lease l = objects.get(name);
-    return l == null ? null : copy(l);
+    return l == null ? null : Leases.copy(l);
   }
 
   // ---- clients ----
@@ -322,7 +320,7 @@ final class SimApiServer {
         lastRv = revision;
         List<V1Lease> all = new ArrayList<>();
         for (V1Lease l : objects.values()) {
-          all.add(copy(l));
+          all.add(Leases.copy(l));
         }
         sink.snapshot(all);
         return;
@@ -367,7 +365,7 @@ final class SimApiServer {
       Change c = pending.poll();
       if (c != null) {
         lastRv = c.rv();
-        sink.event(c.type(), copy(c.lease()));
+        sink.event(c.type(), Leases.copy(c.lease()));
       }
       pump();
     }
@@ -375,35 +373,5 @@ final class SimApiServer {
 
   Watch watch(SimProcess process, ApiLink link, long retryNanos) {
     return new Watch(process, link, retryNanos);
-  }
-
-  // ---- objects ----
-
-  static V1Lease copy(V1Lease l) {
-    V1ObjectMeta m = l.getMetadata() == null ? new V1ObjectMeta() : l.getMetadata();
-    V1ObjectMeta meta =
-        new V1ObjectMeta()
-            .name(m.getName())
-            .namespace(m.getNamespace())
-            .resourceVersion(m.getResourceVersion())
-            .uid(m.getUid())
-            .labels(m.getLabels() == null ? new HashMap<>() : new HashMap<>(m.getLabels()))
-            .annotations(
-                m.getAnnotations() == null ? new HashMap<>() : new HashMap<>(m.getAnnotations()));
-    V1LeaseSpec s = l.getSpec() == null ? new V1LeaseSpec() : l.getSpec();
-    V1LeaseSpec spec =
-        new V1LeaseSpec()
-            .holderIdentity(s.getHolderIdentity())
-            .leaseDurationSeconds(s.getLeaseDurationSeconds())
-            .acquireTime(s.getAcquireTime())
-            .renewTime(s.getRenewTime())
-            .leaseTransitions(s.getLeaseTransitions())
-            .preferredHolder(s.getPreferredHolder())
-            .strategy(s.getStrategy());
-    return new V1Lease()
-        .apiVersion("coordination.k8s.io/v1")
-        .kind("Lease")
-        .metadata(meta)
-        .spec(spec);
   }
 }

@@ -33,6 +33,14 @@ public interface Announcer extends AutoCloseable {
   void withdraw(InetAddress vip);
 
   /**
+   * Stops announcing all of {@code vips} at once (BGP: in as few UPDATEs as fit). Default: one by
+   * one.
+   */
+  default void withdrawAll(java.util.Collection<InetAddress> vips) {
+    vips.forEach(this::withdraw);
+  }
+
+  /**
    * Whether this announcer can announce at all (for L2: every announcing interface is up). The
    * daemon reports unhealthy to election while this is false.
    */

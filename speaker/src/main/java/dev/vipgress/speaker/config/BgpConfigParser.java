@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The {@code bgp} section of the speaker configuration; every error names the key and the peer.
@@ -79,22 +80,8 @@ final class BgpConfigParser {
     unknownKeys(bgp, KEYS, "bgp", errors);
     Optional<Long> localAsn = asn(bgp.path("localASN"), "bgp.localASN", errors);
     Optional<Inet4Address> routerId = routerId(bgp.path("routerID"), "bgp.routerID", errors);
-    List<Community> communities = new ArrayList<>();
-    for (String c : ConfigLoader.stringList(bgp, "communities", errors)) {
-      try {
-        communities.add(Community.parse(c));
-      } catch (IllegalArgumentException e) {
-        errors.add("bgp.communities: " + e.getMessage());
-      }
-    }
-    List<LargeCommunity> large = new ArrayList<>();
-    for (String c : ConfigLoader.stringList(bgp, "largeCommunities", errors)) {
-      try {
-        large.add(LargeCommunity.parse(c));
-      } catch (IllegalArgumentException e) {
-        errors.add("bgp.largeCommunities: " + e.getMessage());
-      }
-    }
+    List<Community> communities = values(bgp, "communities", Community::parse, errors);
+    List<LargeCommunity> large = values(bgp, "largeCommunities", LargeCommunity::parse, errors);
     List<BgpConfig.Peer> peers = new ArrayList<>();
     JsonNode list = bgp.path("peers");
     if (!list.isMissingNode() && !list.isNull() && !list.isArray()) {
@@ -211,6 +198,19 @@ final class BgpConfigParser {
             routerId,
             selector,
             families));
+  }
+
+  private static <T> List<T> values(
+      JsonNode bgp, String key, Function<String, T> parser, List<String> errors) {
+    List<T> out = new ArrayList<>();
+    for (String c : ConfigLoader.stringList(bgp, key, errors)) {
+      try {
+        out.add(parser.apply(c));
+      } catch (IllegalArgumentException e) {
+        errors.add("bgp." + key + ": " + e.getMessage());
+      }
+    }
+    return out;
   }
 
   private static Set<Family> families(JsonNode p, String name, List<String> errors) {

@@ -135,30 +135,50 @@ public final class ServiceWriter implements Reporter, AutoCloseable {
   /** Sets {@code vipgress.dev/owner} on the Service to this node. */
   @Override
   public void annotateOwner(ServiceKey svc) {
+    String patch =
+        "{\"metadata\":{\"annotations\":{\"" + Labels.OWNER_ANNOTATION + "\":\"" + node + "\"}}}";
+    patchLater(svc, patch, V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH, Set.of(404), "annotateFailed");
+  }
+
+  /**
+   * Removes {@code vipgress.dev/owner} if it still names this node: a JSON patch whose {@code test}
+   * fails (422) when another node wrote it meanwhile, or when it is gone already.
+   */
+  @Override
+  public void disownOwner(ServiceKey svc) {
+    String path = "/metadata/annotations/" + Labels.OWNER_ANNOTATION.replace("/", "~1");
+    String patch =
+        "[{\"op\":\"test\",\"path\":\""
+            + path
+            + "\",\"value\":\""
+            + node
+            + "\"},{\"op\":\"remove\",\"path\":\""
+            + path
+            + "\"}]";
+    patchLater(svc, patch, V1Patch.PATCH_FORMAT_JSON_PATCH, Set.of(404, 422), "disownFailed");
+  }
+
+  /** Patches the Service on the writer thread; the codes in {@code expected} are not failures. */
+  private void patchLater(
+      ServiceKey svc, String patch, String format, Set<Integer> expected, String failure) {
     writer.execute(
         () -> {
-          String patch =
-              "{\"metadata\":{\"annotations\":{\""
-                  + Labels.OWNER_ANNOTATION
-                  + "\":\""
-                  + node
-                  + "\"}}}";
           try {
             PatchUtils.patch(
                 V1Service.class,
                 () ->
                     core.patchNamespacedService(svc.name(), svc.namespace(), new V1Patch(patch))
                         .buildCall(null),
-                V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
+                format,
                 client);
           } catch (ApiException e) {
-            if (e.getCode() != 404) {
+            if (!expected.contains(e.getCode())) {
               onError.accept("services");
               LOG.atWarn()
                   .addKeyValue("service", svc.toString())
                   .addKeyValue("code", e.getCode())
                   .addKeyValue("error", e.getResponseBody())
-                  .log("annotateFailed");
+                  .log(failure);
             }
           }
         });

@@ -11,6 +11,12 @@ public interface Reporter {
 
   void annotateOwner(ServiceKey svc);
 
+  /**
+   * The Service no longer has a VIP anyone announces (relabelled, its VIP removed): remove the
+   * owner annotation, but only while it still names this node (a new owner may have written it).
+   */
+  default void disownOwner(ServiceKey svc) {}
+
   /** The Service is gone: forget what was reported about it. */
   default void forget(ServiceKey svc) {}
 }

@@ -23,6 +23,10 @@ final class ServiceReports {
   private final String self;
   private final Reporter reporter;
   private final Map<InetAddress, Set<ServiceKey>> told = new HashMap<>();
+
+  /** Services whose owner annotation this node wrote, for VIPs it still announces. */
+  private final Set<ServiceKey> annotated = new HashSet<>();
+
   private Set<ServiceKey> known = Set.of();
 
   ServiceReports(String self, Reporter reporter) {
@@ -38,6 +42,7 @@ final class ServiceReports {
       }
     }
     known = Set.copyOf(services);
+    annotated.retainAll(known);
   }
 
   void problems(Collection<Problem> problems) {
@@ -109,6 +114,7 @@ final class ServiceReports {
           continue;
         }
         reporter.annotateOwner(k);
+        annotated.add(k);
         reporter.event(
             k,
             false,
@@ -130,5 +136,32 @@ final class ServiceReports {
       done.retainAll(s.services());
     }
     told.keySet().retainAll(owned);
+    disownLeft(owned, plan);
+  }
+
+  /**
+   * A Service this node annotated whose VIP it no longer announces: when the Service has no VIP in
+   * the plan any more nobody will annotate it again, so the stale owner is removed; otherwise the
+   * VIP's new owner overwrites it.
+   */
+  private void disownLeft(Set<InetAddress> owned, Plan plan) {
+    Set<ServiceKey> mine = new HashSet<>();
+    Set<ServiceKey> planned = new HashSet<>();
+    for (VipSpec s : plan.vips().values()) {
+      planned.addAll(s.services());
+      if (owned.contains(s.vip())) {
+        mine.addAll(s.services());
+      }
+    }
+    for (var it = annotated.iterator(); it.hasNext(); ) {
+      ServiceKey k = it.next();
+      if (mine.contains(k)) {
+        continue;
+      }
+      it.remove();
+      if (!planned.contains(k) && known.contains(k)) {
+        reporter.disownOwner(k);
+      }
+    }
   }
 }

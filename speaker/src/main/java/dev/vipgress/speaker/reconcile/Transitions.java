@@ -90,9 +90,13 @@ final class Transitions {
         announced.keySet().stream().filter(v -> !owned.containsKey(v)).toList();
     List<Failure> failed = new ArrayList<>();
 
-    // Release: stop answering first.
+    // Release: stop answering first, every VIP of a mode in one go.
+    Map<Mode, List<InetAddress>> byMode = new java.util.EnumMap<>(Mode.class);
     for (InetAddress vip : releasing) {
-      announcers.get(announced.remove(vip)).withdraw(vip);
+      byMode.computeIfAbsent(announced.remove(vip), m -> new ArrayList<>()).add(vip);
+    }
+    byMode.forEach((mode, vips) -> announcers.get(mode).withdrawAll(vips));
+    for (InetAddress vip : releasing) {
       metrics.transitions.labelValues("released").inc();
       VipSpec s = plan.vips().get(vip);
       reports.withdrawn(vip, s != null ? s : was.vips().get(vip));
@@ -180,7 +184,9 @@ final class Transitions {
    * @return what failed; empty when no owned VIP is SNATed here any more
    */
   Optional<Failure> releaseAll() {
-    announced.forEach((vip, mode) -> announcers.get(mode).withdraw(vip));
+    Map<Mode, List<InetAddress>> byMode = new java.util.EnumMap<>(Mode.class);
+    announced.forEach((vip, mode) -> byMode.computeIfAbsent(mode, m -> new ArrayList<>()).add(vip));
+    byMode.forEach((mode, vips) -> announcers.get(mode).withdrawAll(vips));
     announced.clear();
     metrics.ownedVips.set(0);
     return apply(

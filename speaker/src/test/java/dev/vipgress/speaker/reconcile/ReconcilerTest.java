@@ -185,6 +185,11 @@ class ReconcilerTest {
           public void forget(ServiceKey svc) {
             events.add(svc.name() + " forgotten");
           }
+
+          @Override
+          public void disownOwner(ServiceKey svc) {
+            events.add(svc.name() + " disowned");
+          }
         };
     return new Reconciler(
         "node1",
@@ -304,6 +309,32 @@ class ReconcilerTest {
     assertTrue(events.contains("shared annotated"), events.toString());
     assertTrue(events.contains("shared VipAnnounced"), events.toString());
     assertEquals(1, events.stream().filter("web annotated"::equals).count(), events.toString());
+  }
+
+  @Test
+  void aServiceNoLongerAnnouncedLosesItsOwnerAnnotation() throws Exception {
+    r.acquired(VIP, future());
+    loop.run();
+    assertTrue(events.contains("web annotated"), events.toString());
+    ClusterView v = view(true);
+    var services = new java.util.HashMap<>(v.services());
+    services.put(WEB, new ServiceInfo(WEB, "LoadBalancer", Map.of(), List.of(VIP)));
+    view.set(new ClusterView(services, v.endpoints(), v.nodes()));
+    r.trigger();
+    loop.run();
+    loop.run();
+    assertEquals(1, events.stream().filter("web disowned"::equals).count(), events.toString());
+  }
+
+  @Test
+  void aHandoffLeavesTheOwnerAnnotationToTheNewOwner() throws Exception {
+    r.acquired(VIP, future());
+    loop.run();
+    r.lost(VIP);
+    r.ownerChanged(VIP, Optional.of("node2"));
+    loop.run();
+    loop.run();
+    assertFalse(events.contains("web disowned"), events.toString());
   }
 
   @Test

@@ -1,6 +1,5 @@
 package dev.vipgress.speaker.bgp.announce;
 
-import dev.vipgress.nat.Addresses;
 import dev.vipgress.speaker.announce.Announcer;
 import dev.vipgress.speaker.announce.AnnouncerException;
 import dev.vipgress.speaker.bgp.codec.Community;
@@ -154,7 +153,17 @@ public final class BgpAnnouncer implements Announcer {
 
   @Override
   public void withdraw(InetAddress vip) {
-    if (wanted.remove(vip) == null || loop == null) {
+    withdrawAll(List.of(vip));
+  }
+
+  /** Withdraws all of {@code vips} in one pass: one UPDATE per 4096 octets, one wait. */
+  @Override
+  public void withdrawAll(Collection<InetAddress> vips) {
+    boolean any = false;
+    for (InetAddress vip : vips) {
+      any |= wanted.remove(vip) != null;
+    }
+    if (!any || loop == null) {
       return;
     }
     if (loop.inEventLoop()) {
@@ -173,7 +182,7 @@ public final class BgpAnnouncer implements Announcer {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
       LOG.atWarn()
-          .addKeyValue("vip", Addresses.format(vip))
+          .addKeyValue("vips", vips.size())
           .addKeyValue("error", e.toString())
           .log("bgpWithdrawNotConfirmed");
     }

@@ -151,6 +151,27 @@ class BgpAnnouncerTest {
   }
 
   @Test
+  void withdrawingManyVipsIsOneUpdateNotOnePerVip() throws Exception {
+    BgpConfig.Peer p = peer("192.0.2.1", 64512, Set.of(Family.IPV4_UNICAST));
+    FakeRouter r = router(p);
+    BgpAnnouncer a = announcer(config(p));
+    awaitCarries(a, VIP);
+    List<InetAddress> vips = new ArrayList<>();
+    for (int i = 1; i <= 200; i++) {
+      vips.add(ip("198.51.100." + i));
+    }
+    vips.forEach(v -> a.announce(v, System.nanoTime() + HOUR));
+    int announced = 0;
+    while (announced < vips.size()) {
+      announced += assertInstanceOf(Update.class, r.next()).announced().size();
+    }
+    a.withdrawAll(vips);
+    Update w = assertInstanceOf(Update.class, r.next());
+    assertEquals(vips.size(), w.withdrawn().size(), "one UPDATE withdraws them all");
+    assertEquals(0, a.peers().get(0).prefixes());
+  }
+
+  @Test
   void aSessionCarriesOnlyItsFamiliesAndLosingTheLastOneMakesTheAnnouncerUnhealthy()
       throws Exception {
     BgpConfig.Peer p = peer("192.0.2.1", 64512, Set.of(Family.IPV4_UNICAST));
