@@ -53,7 +53,11 @@ class ElectionCrashIT {
           failover.values().stream().mapToLong(x -> x).min().orElseThrow() / 1e6,
           failover.values().stream().mapToLong(x -> x).max().orElseThrow() / 1e6);
       assertFalse(b.ownedNow().isEmpty() || c.ownedNow().isEmpty(), "spread over both peers");
-      assertTrue(b.elector.metrics().fences() + c.elector.metrics().fences() >= 1);
+      // counted when the fence's response arrives, which the watch event of the fence may overtake
+      LabNamespace.await(
+          "a peer counted its fence",
+          Duration.ofSeconds(5),
+          () -> b.elector.metrics().fences() + c.elector.metrics().fences() >= 1);
       b.close();
       c.close();
       assertEquals(List.of(), timeline.violations());
