@@ -43,7 +43,7 @@ final class LeaseView {
 
   void applySnapshot(List<V1Lease> leases) {
     long now = c.loop.nanoTime();
-    c.peers.resyncAt = now;
+    c.peers.resynced(now);
     Set<String> seenVips = new HashSet<>();
     Set<String> seenNodes = new HashSet<>();
     for (V1Lease l : leases) {

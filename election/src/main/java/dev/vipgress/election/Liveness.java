@@ -259,7 +259,7 @@ final class Liveness {
       c.rebalancer.scheduleRebalance();
     }
     if (recovered) {
-      c.peers.resyncAt = now;
+      c.peers.resynced(now);
       if (hadFailed) {
         log.info("livenessRecovered node={}", c.node);
         c.wiring.watch().reconnect();

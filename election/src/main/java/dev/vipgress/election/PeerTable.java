@@ -106,6 +106,22 @@ final class PeerTable {
     return now - lapseAt(p) >= 0;
   }
 
+  /**
+   * The lapse clocks restart (a re-list, or this node's own API access recovered): a peer that had
+   * lapsed is live again until it stays silent for its lease duration from now, and is checked
+   * again then — without a new check it would never lapse again, and its VIPs would never be fenced
+   * over.
+   */
+  void resynced(long now) {
+    resyncAt = now;
+    for (Peer p : peers.values()) {
+      if (p.lapsed && !lapsed(p, now)) {
+        p.lapsed = false;
+      }
+      scheduleLapseCheck(p, now);
+    }
+  }
+
   void scheduleLapseCheck(Peer p, long now) {
     if (p.checkScheduled || p.node.equals(c.node)) {
       return;
