@@ -4,20 +4,21 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Which lines of {@code ip -o monitor link route} can mean the kernel no longer holds what the
+ * Which lines of {@code ip -o monitor link route rule} can mean the kernel no longer holds what the
  * datapath wrote: a change of an uplink or of the tunnel device (a link going down flushes the IPv4
  * routes through it without any route event, and the tunnel's neighbours and FDB with it), any
- * route event in the steering tables, and a restarted monitor (events may have been missed).
+ * route or rule event of the steering tables, and a restarted monitor (events may have been
+ * missed).
  */
 final class KernelEvents {
   private static final Pattern LINK = Pattern.compile("^(?:Deleted )?\\d+: ([^:@\\s]+)[@:]");
-  private static final Pattern TABLE = Pattern.compile(" table (\\d+)(?:\\s|$)");
+  private static final Pattern TABLE = Pattern.compile(" (?:table|lookup) (\\d+)(?:\\s|$)");
 
   private KernelEvents() {}
 
   /** The monitor's command line. */
   static java.util.List<String> command(NatConfig c) {
-    return java.util.List.of(c.ip(), "-o", "monitor", "link", "route");
+    return java.util.List.of(c.ip(), "-o", "monitor", "link", "route", "rule");
   }
 
   static boolean relevant(String line, NatConfig c) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** Lines as {@code ip -o monitor link route} (iproute2 6.1) printed them in a namespace. */
+/** Lines as {@code ip -o monitor link route rule} (iproute2 6.1) printed them in a namespace. */
 class KernelEventsTest {
   private final NatConfig config =
       NatConfig.builder("eth0").vxlanLocal(Addresses.parse("192.168.100.11")).build();
@@ -36,5 +36,16 @@ class KernelEventsTest {
             config));
     assertFalse(KernelEvents.relevant("10.9.0.0/24 dev v0 proto kernel scope link", config));
     assertFalse(KernelEvents.relevant("default via 10.9.0.2 dev eth0 table 8000", config));
+  }
+
+  @Test
+  void ruleEventsOfTheSteeringTablesCount() {
+    assertTrue(
+        KernelEvents.relevant(
+            "Deleted 30000:\tfrom all fwmark 0x1000000/0xff000000 lookup 7600", config));
+    assertTrue(
+        KernelEvents.relevant("30000:\tfrom all fwmark 0x1000000/0xff000000 lookup 7600", config));
+    assertFalse(KernelEvents.relevant("32766:\tfrom all lookup main", config));
+    assertFalse(KernelEvents.relevant("Deleted 100:\tfrom all fwmark 0x2 lookup 8000", config));
   }
 }

@@ -348,7 +348,7 @@ class NftBackendTest {
     java.util.concurrent.atomic.AtomicInteger changes =
         new java.util.concurrent.atomic.AtomicInteger();
     CommandRunner.Watch w = b.watchKernel(changes::incrementAndGet);
-    assertEquals(List.of("ip", "-o", "monitor", "link", "route"), fake.watchedCommand);
+    assertEquals(List.of("ip", "-o", "monitor", "link", "route", "rule"), fake.watchedCommand);
     b.apply(Fixtures.owner());
     fake.calls.clear();
     b.apply(Fixtures.owner());

@@ -184,6 +184,12 @@ final class Speaker implements AutoCloseable {
       cw.start();
     }
     edge.startWatches().run();
+    try {
+      // links, steering routes and rules, the nft table: restored when they change under us
+      closeables.add(edge.datapath().watchKernel(core.reconciler()::kernelChanged));
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot watch the kernel (ip/nft monitor): " + e.getMessage(), e);
+    }
     core.elector().start();
     core.reconciler().start();
     LOG.atInfo().addKeyValue("node", node).log("speakerStarted");

@@ -155,6 +155,7 @@ final class ClusterTruth {
     private final SimProcess process;
     private final List<Runnable> onChange = new ArrayList<>();
     private ClusterView seen;
+    private Map<InetAddress, InetAddress> seenPodVips;
     private ClusterView latest;
     private boolean pending;
 
@@ -194,7 +195,7 @@ final class ClusterTruth {
       }
       pending = false;
       seen = latest;
-      process.machine.learnt(planOf(seen));
+      seenPodVips = Machine.podVips(planOf(seen));
       onChange.forEach(Runnable::run);
     }
 
@@ -203,9 +204,17 @@ final class ClusterTruth {
       return seen != null;
     }
 
+    /**
+     * What the process's reconciler reads; it plans and applies from it in the same task, so from
+     * here on the kernel is judged against this view (not against one it has not read yet).
+     */
     @Override
     public ClusterView view() {
-      return seen == null ? new ClusterView(Map.of(), Map.of(), Map.of()) : seen;
+      if (seen == null) {
+        return new ClusterView(Map.of(), Map.of(), Map.of());
+      }
+      process.machine.reconciling(seenPodVips);
+      return seen;
     }
   }
 }

@@ -7,8 +7,10 @@ import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.nat.Steer;
 import dev.vipgress.speaker.reconcile.Datapath;
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -17,8 +19,10 @@ import java.util.TreeMap;
  * What one machine's kernel holds of the egress datapath, as a packet sees it. It outlives the
  * daemon process (a crash leaves it in place); SNAT state of a VIP is dead once the VIP's deadline
  * passed on the machine's clock (the nft heartbeat), whatever the daemon does. It refuses what the
- * kernel refuses: a steering route whose next hop is one of the machine's own addresses fails the
- * whole {@code ip -batch}, and nothing of that apply is installed.
+ * kernel refuses: a steering route whose next hop is one of the machine's own addresses is left out
+ * (its pod stays held closed) and reported, the rest is installed, as the nat backend does with
+ * {@code ip -force -batch}; {@code -Dsim.atomicBatch=true} models the backend before issue 10 (the
+ * whole batch refused, nothing of that apply installed: bug 0).
  */
 final class KernelModel implements Datapath {
   /**
@@ -26,6 +30,9 @@ final class KernelModel implements Datapath {
    * module's fail-closed rule); {@code -Dsim.failClosed=false} puts bug 5 back.
    */
   static volatile boolean failClosed = true;
+
+  /** Whether one refused line refuses the whole apply ({@code -Dsim.atomicBatch=true}, bug 0). */
+  static volatile boolean atomicBatch;
 
   private final Machine machine;
   private NodeDesired state = NodeDesired.empty();
@@ -59,23 +66,35 @@ final class KernelModel implements Datapath {
   public ApplyResult apply(NodeDesired desired) {
     applies++;
     spend();
-    for (Steer s : desired.steering().values()) {
-      if (machine.addresses().contains(s.ownerNextHop())) {
-        refusals++;
-        machine.world.note(machine.name + " kernel: REFUSED steering to own address");
-        throw new IllegalStateException(
-            "ip -batch: route replace default via "
-                + Addresses.format(s.ownerNextHop())
-                + ": Nexthop has invalid gateway (it is this node's own address)");
+    Map<InetAddress, Steer> steering = new TreeMap<>(KernelModel::compare);
+    List<ApplyResult.Refused> refused = new ArrayList<>();
+    for (var e : desired.steering().entrySet()) {
+      Steer s = e.getValue();
+      if (!machine.addresses().contains(s.ownerNextHop())) {
+        steering.put(e.getKey(), s);
+        continue;
       }
+      refusals++;
+      String line = "route replace default via " + Addresses.format(s.ownerNextHop());
+      machine.world.note(machine.name + " kernel: REFUSED " + line + " (own address)");
+      if (atomicBatch) {
+        throw new IllegalStateException(
+            "ip -batch: " + line + ": Nexthop has invalid gateway (it is this node's own address)");
+      }
+      refused.add(new ApplyResult.Refused(line, "the next hop is this node's own address"));
     }
+    NodeDesired installed =
+        refused.isEmpty()
+            ? desired
+            : new NodeDesired(
+                desired.owned(), steering, desired.clusterRanges(), desired.egressBackends());
     if (machine.world.tracing()) {
-      machine.world.note(machine.name + " kernel: apply " + describe(desired));
+      machine.world.note(machine.name + " kernel: apply " + describe(installed));
     }
-    state = desired;
+    state = installed;
     machine.world.dirty = true;
-    learn(desired);
-    return ApplyResult.complete();
+    learn(installed);
+    return new ApplyResult(refused);
   }
 
   /**
@@ -135,7 +154,7 @@ final class KernelModel implements Datapath {
     for (var e : d.steering().entrySet()) {
       known.put(e.getKey(), e.getValue().vip());
     }
-    for (InetAddress pod : guarded(d).keySet()) {
+    for (InetAddress pod : d.egressBackends().keySet()) {
       machine.cluster.truth.podVip(pod).ifPresent(v -> known.put(pod, v));
     }
   }

@@ -24,10 +24,11 @@ final class Machine {
   SimApiServer.Watch watch;
 
   /**
-   * Pod → egress VIP in the newest cluster objects this machine's daemon learnt (kept across its
-   * crashes); null before it learnt any.
+   * Pod → egress VIP in the cluster objects this machine's reconciler last read (and applied to the
+   * kernel in the same task; kept across its crashes, like the kernel state); null before any. A
+   * view the node learnt but did not reconcile yet is not held against the kernel.
    */
-  java.util.Map<InetAddress, InetAddress> learntPodVips;
+  java.util.Map<InetAddress, InetAddress> reconciledPodVips;
 
   Daemon daemon;
   private int generations;
@@ -70,14 +71,22 @@ final class Machine {
     return (long) Math.ceil(localDelayNanos / rate);
   }
 
-  void learnt(dev.vipgress.speaker.model.Plan plan) {
+  /** Pod → egress VIP (the lowest of its egress VIPs) in {@code plan}. */
+  static java.util.Map<InetAddress, InetAddress> podVips(dev.vipgress.speaker.model.Plan plan) {
     java.util.Map<InetAddress, InetAddress> m = new java.util.HashMap<>();
     plan.vips().values().stream()
         .filter(dev.vipgress.speaker.model.VipSpec::egress)
         .sorted(java.util.Comparator.comparing(dev.vipgress.speaker.model.VipSpec::text))
         .forEach(s -> s.backends().forEach(b -> m.putIfAbsent(b.ip(), s.vip())));
-    learntPodVips = m;
-    world.dirty = true;
+    return m;
+  }
+
+  /** The daemon's reconciler read {@code podVips} (and applies what it plans from it now). */
+  void reconciling(java.util.Map<InetAddress, InetAddress> podVips) {
+    if (reconciledPodVips != podVips) {
+      reconciledPodVips = podVips;
+      world.dirty = true;
+    }
   }
 
   SimProcess newProcess() {

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Options (system properties): {@code sim.schedules} (default 10000), {@code sim.firstSeed} (1),
  * {@code sim.seed} (replay one), {@code sim.threads} (2), {@code sim.faultMs} (12000), {@code
- * sim.quietMs} (20000), {@code sim.daemon} ({@code real} or {@code model}).
+ * sim.quietMs} (20000), {@code sim.daemon} ({@code real} or {@code model}), {@code sim.logs}
+ * (replay: the code's log lines in the trace).
  */
 public final class SimMain {
   private SimMain() {}
@@ -30,7 +31,11 @@ public final class SimMain {
     String replay = System.getProperty("sim.seed", "");
     if (!replay.isBlank()) {
       long seed = Long.parseLong(replay.trim());
-      Simulation.Result r = new Simulation(seed, options(daemon, faultMs, quietMs, true)).run();
+      Simulation sim = new Simulation(seed, options(daemon, faultMs, quietMs, true));
+      if (Boolean.getBoolean("sim.logs")) {
+        TraceAppender.install(sim.world);
+      }
+      Simulation.Result r = sim.run();
       r.trace().forEach(System.out::println);
       System.out.println("seed " + seed + " trace hash " + Long.toHexString(r.traceHash()));
       r.violation().ifPresent(v -> System.out.println("VIOLATION " + v));
@@ -87,6 +92,7 @@ public final class SimMain {
                       + daemon);
         };
     KernelModel.failClosed = Boolean.parseBoolean(System.getProperty("sim.failClosed", "true"));
+    KernelModel.atomicBatch = Boolean.getBoolean("sim.atomicBatch");
     return new Simulation.Options(
         faultMs,
         quietMs,

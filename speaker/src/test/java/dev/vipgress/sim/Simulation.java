@@ -346,8 +346,9 @@ final class Simulation {
         });
   }
 
+  /** Restarts the nodes one after another; a rollout still going when the faults end stops. */
   private void rollingRestart(List<Machine> left, int i) {
-    if (i >= left.size()) {
+    if (i >= left.size() || world.now() >= healAt) {
       return;
     }
     Machine m = left.get(i);
@@ -478,13 +479,13 @@ final class Simulation {
     for (VipSpec s : truth.egressVips()) {
       for (Backend b : sorted(s)) {
         Machine m = machines.get(b.node());
-        if (m == null || !m.kernel.knows(b.ip()) || m.learntPodVips == null) {
+        if (m == null || !m.kernel.knows(b.ip()) || m.reconciledPodVips == null) {
           continue;
         }
         Optional<InetAddress> vip = truth.podVip(b.ip());
         if (vip.isEmpty()
             || !vip.get().equals(s.vip())
-            || !vip.get().equals(m.learntPodVips.get(b.ip()))) {
+            || !vip.get().equals(m.reconciledPodVips.get(b.ip()))) {
           continue;
         }
         if (m.kernel.egress(b.ip()) instanceof KernelModel.Leaked) {

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vipgress.election.ElectionListener;
 import dev.vipgress.election.LeaseElector;
+import dev.vipgress.nat.ApplyResult;
+import dev.vipgress.nat.NodeDesired;
+import dev.vipgress.nat.OwnedVip;
 import dev.vipgress.speaker.config.ConfigLoader;
 import dev.vipgress.speaker.config.SpeakerConfig;
 import dev.vipgress.speaker.model.ClusterView;
@@ -112,6 +115,69 @@ class SpeakerWiringTest {
     assertFalse(edge.log.contains("withdraw " + VIP), edge.log.toString());
     assertTrue(core.reconciler().status().get(0).ownedHere(), "re-taken without a move");
     assertEquals(1, edge.events.stream().filter("web VipAnnounced"::equals).count());
+  }
+
+  @Test
+  void aKernelChangeUnderTheDatapathIsAppliedAgainAgainstTheKernel() throws Exception {
+    Speaker speaker = new Speaker("node1", ConfigLoader.parse("httpPort: 0\n", "test"), null, null);
+    speaker.start((conf, started) -> edge());
+    loop.advance(Duration.ofSeconds(3));
+    assertTrue(edge.log.contains("announce " + VIP), edge.log.toString());
+    int applied = edge.applied.size();
+    loop.advance(Duration.ofSeconds(15)); // renewals and a resync: nothing desired changed
+    assertEquals(applied, edge.applied.size(), "no apply without a change");
+
+    // the uplink went down and up: the kernel flushed the steering routes, the monitor reports
+    // the link, then the routes, then the echo of nothing; one re-apply of the unchanged state
+    edge.kernelWatch.run();
+    edge.kernelWatch.run();
+    edge.kernelWatch.run();
+    loop.advance(Duration.ofSeconds(1));
+    assertEquals(applied + 1, edge.applied.size(), "re-applied once: " + edge.log);
+    NodeDesired before = edge.applied.get(applied - 1);
+    NodeDesired again = edge.applied.get(applied);
+    assertEquals(
+        before.owned().stream().map(OwnedVip::vip).toList(),
+        again.owned().stream().map(OwnedVip::vip).toList(),
+        "the same state");
+    assertEquals(before.steering(), again.steering());
+    assertEquals(before.egressBackends(), again.egressBackends());
+    loop.advance(Duration.ofSeconds(5));
+    assertEquals(applied + 1, edge.applied.size(), "and then quiet");
+
+    speaker.close();
+    assertTrue(edge.log.contains("kernelWatchClosed"), edge.log.toString());
+  }
+
+  @Test
+  void aRefusedElementIsAWarningOnItsServiceCountedAndRetriedAlone() {
+    SpeakerMetrics metrics = new SpeakerMetrics(new PrometheusRegistry());
+    // an element of the Service's backend, not of its VIP: the VIP is announced over its SNAT
+    String element = "add element inet vipgress egress4 { 10.244.1.2 }";
+    edge.refuse.add(new ApplyResult.Refused(element, "nft refused it: File exists"));
+    Speaker.Core core = Speaker.wire("node1", () -> cfg, metrics, edge());
+    core.elector().start();
+    core.reconciler().start();
+    loop.advance(Duration.ofSeconds(3));
+    assertTrue(edge.log.contains("announce " + VIP), "the rest is applied: " + edge.log);
+    assertEquals(
+        1,
+        edge.events.stream().filter("web ElementRefused"::equals).count(),
+        edge.events.toString());
+    assertTrue(metrics.natRefused.get() >= 1);
+    int applies = edge.applied.size();
+    loop.advance(Duration.ofSeconds(2));
+    assertTrue(edge.applied.size() > applies, "retried");
+    assertEquals(
+        1,
+        edge.events.stream().filter("web ElementRefused"::equals).count(),
+        "one Event, not one per retry");
+
+    edge.refuse.clear(); // the kernel takes it
+    loop.advance(Duration.ofSeconds(15));
+    int settled = edge.applied.size();
+    loop.advance(Duration.ofSeconds(30));
+    assertEquals(settled, edge.applied.size(), "nothing left to retry");
   }
 
   @Test

@@ -109,6 +109,20 @@ final class Cluster {
     return Optional.ofNullable(a == null ? null : a.get("vipgress.dev/owner"));
   }
 
+  /** The owner annotation, or empty also while the Service cannot be read. */
+  Optional<String> ownerNow(String ns, String name) {
+    try {
+      return owner(ns, name);
+    } catch (ApiException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Waits until {@code ext} sees new connections from the pod with this source address. */
+  void awaitSeenAs(String pod, String ip, Duration timeout) {
+    await(pod + " seen as " + ip, timeout, () -> seenAs(pod), s -> s.equals(Optional.of(ip)));
+  }
+
   /** The source address {@code ext} saw for an HTTP GET from the pod, or empty if it failed. */
   Optional<String> seenAs(String pod) {
     return seenAs(pod, ECHO_HTTP);

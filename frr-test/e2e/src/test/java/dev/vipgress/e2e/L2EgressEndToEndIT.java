@@ -112,11 +112,7 @@ class L2EgressEndToEndIT {
 
   /** Waits until {@code ext} sees new connections from the pod with this source address. */
   static void awaitSource(String pod, String ip) {
-    await(
-        pod + " seen as " + ip,
-        CONVERGE,
-        () -> cluster.seenAs(pod),
-        s -> s.equals(Optional.of(ip)));
+    cluster.awaitSeenAs(pod, ip, CONVERGE);
   }
 
   static void awaitSource6(String pod, String ip) {
@@ -128,11 +124,7 @@ class L2EgressEndToEndIT {
   }
 
   static Optional<String> owner() {
-    try {
-      return cluster.owner(NS, "web");
-    } catch (Exception e) {
-      return Optional.empty();
-    }
+    return cluster.ownerNow(NS, "web");
   }
 
   static String nodeIp(String node) {

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -44,17 +43,17 @@ import org.slf4j.MDC;
  * bursts, polls interface state and calls the health callbacks. {@link #announce} and {@link
  * #withdraw} only update a table and enqueue; they throw {@link IllegalStateException} before
  * {@link #start} and after {@link #close} (which does not call the health callbacks).
+ *
+ * <p>Parts: {@link AnnouncingInterfaces} (which interfaces, their link and capture state, their
+ * IPv6 groups), {@link VipTable} (what is live until when), {@link NeighborResponder} (what a
+ * request gets); this class runs the lifecycle, the receive path, the bursts and the health.
  */
 public final class L2Announcer implements Announcer {
   private static final Logger log = LoggerFactory.getLogger(L2Announcer.class);
-  private static final long REOPEN_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
-  private static final int FULL_READ_EVERY = 10;
 
   private final L2Config config;
   private final List<InterfacePattern> patterns;
-  private final List<String> plainNames;
-  private final boolean hasGlobs;
   private final L2Metrics metrics;
   private final LinkDirectory links;
   private final FramePort.Opener opener;
@@ -62,14 +61,9 @@ public final class L2Announcer implements Announcer {
   private final ScheduledExecutorService scheduler;
   private final VipTable table = new VipTable();
   private final NeighborResponder responder = new NeighborResponder(table);
-  private final Map<String, Iface> ifaces = new ConcurrentHashMap<>();
+  private final AnnouncingInterfaces ifaces;
   private final List<Runnable> healthCallbacks = new CopyOnWriteArrayList<>();
   private final Map<InetAddress, Long> lastLogged = new ConcurrentHashMap<>();
-
-  /** Whether an interface name seen by a glob is Ethernet; scheduler thread only. */
-  private final Map<String, Boolean> ethernet = new HashMap<>();
-
-  private long polls;
 
   /** Terms whose passed deadline was logged; scheduler thread only. */
   private final Map<InetAddress, Long> fencedLogged = new HashMap<>();
@@ -90,9 +84,6 @@ public final class L2Announcer implements Announcer {
       LongSupplier clock) {
     this.config = Objects.requireNonNull(config);
     this.patterns = config.patterns();
-    this.plainNames =
-        patterns.stream().filter(p -> !p.isGlob()).map(InterfacePattern::toString).toList();
-    this.hasGlobs = patterns.stream().anyMatch(InterfacePattern::isGlob);
     this.metrics = L2Metrics.forRegistry(registry);
     this.links = links;
     this.opener = opener;
@@ -100,28 +91,9 @@ public final class L2Announcer implements Announcer {
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("vipgress-l2").factory());
-  }
-
-  /** One announcing interface. Fields written by the scheduler thread, read by any. */
-  private static final class Iface {
-    final String name;
-    volatile FramePort port;
-    volatile Mac mac = Mac.ZERO;
-
-    /** Link up and capture running: what {@link #healthy()} is made of. */
-    volatile boolean up;
-
-    long reopenAfterNanos;
-    final Set<Inet6Address> groups = new HashSet<>();
-
-    Iface(String name) {
-      this.name = name;
-    }
-
-    boolean portOpen() {
-      FramePort p = port;
-      return p != null && p.isOpen();
-    }
+    this.ifaces =
+        new AnnouncingInterfaces(
+            config, links, opener, metrics, table, this::onFrame, this::tickSoon, this::resend);
   }
 
   @Override
@@ -160,7 +132,7 @@ public final class L2Announcer implements Announcer {
         }
       }
     }
-    List<String> names = matching(all);
+    List<String> names = ifaces.matching(all);
     if (names.isEmpty()) {
       throw new AnnouncerException(
           "L2 announcer: no Ethernet interface matches "
@@ -169,28 +141,8 @@ public final class L2Announcer implements Announcer {
               + String.join(", ", all)
               + ")");
     }
-    try {
-      for (String name : names) {
-        Iface s = new Iface(name);
-        s.mac = links.link(name).map(LinkDirectory.Link::mac).orElse(Mac.ZERO);
-        try {
-          s.port = opener.open(name, frame -> onFrame(s, frame), this::tickSoon);
-        } catch (AnnouncerException e) {
-          // libpcap refuses a down interface; that is a health matter (opened once it is up),
-          // anything else is a configuration or installation error
-          if (links.isUp(name).orElse(true)) {
-            throw e;
-          }
-          log.atWarn().setMessage("interfaceDownAtStart").addKeyValue("iface", name).log();
-        }
-        ifaces.put(name, s);
-      }
-    } catch (AnnouncerException e) {
-      ifaces.values().stream().filter(s -> s.port != null).forEach(s -> s.port.close());
-      ifaces.clear();
-      throw e;
-    }
-    warmUp();
+    ifaces.open(names);
+    CodecWarmUp.run();
     started = true;
     log.atInfo()
         .setMessage("l2AnnouncerStarted")
@@ -231,9 +183,9 @@ public final class L2Announcer implements Announcer {
     runOnScheduler(
         () -> {
           if (e.vip() instanceof Inet6Address) {
-            ifaces.values().forEach(this::syncGroups);
+            ifaces.syncGroups();
           }
-          burstStep(e, List.copyOf(ifaces.keySet()), config.garpCount());
+          burstStep(e, ifaces.names(), config.garpCount());
         });
   }
 
@@ -247,7 +199,7 @@ public final class L2Announcer implements Announcer {
       log.atInfo().setMessage("vipWithdrawn").log();
     }
     if (VipTable.canonical(vip) instanceof Inet6Address) {
-      runOnScheduler(() -> ifaces.values().forEach(this::syncGroups));
+      runOnScheduler(ifaces::syncGroups);
     }
   }
 
@@ -277,13 +229,7 @@ public final class L2Announcer implements Announcer {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Iface s : ifaces.values()) {
-      FramePort p = s.port;
-      if (p != null) {
-        p.close();
-      }
-    }
-    ifaces.clear();
+    ifaces.closeAll();
     if (started) {
       log.atInfo().setMessage("l2AnnouncerClosed").log();
     }
@@ -396,7 +342,7 @@ public final class L2Announcer implements Announcer {
       if (closed) {
         return;
       }
-      refreshInterfaces();
+      ifaces.refreshAll();
       updateHealth();
       sweepDeadlines();
     } catch (RuntimeException e) {
@@ -408,122 +354,16 @@ public final class L2Announcer implements Announcer {
     runOnScheduler(this::tick);
   }
 
-  /**
-   * Plain names are always tracked (a missing one is down); glob matches come and go with the
-   * interfaces. Costs one sysfs read per interface per poll, plus a directory listing when there
-   * are globs; the MAC is re-read every {@link #FULL_READ_EVERY} polls and whenever a link comes
-   * up.
-   */
-  private void refreshInterfaces() {
-    boolean full = ++polls % FULL_READ_EVERY == 0;
-    List<String> names = new ArrayList<>(plainNames);
-    if (hasGlobs) {
-      for (String n : matching(links.names())) {
-        if (!names.contains(n)) {
-          names.add(n);
-        }
-      }
-    }
-    for (String gone : List.copyOf(ifaces.keySet())) {
-      if (!names.contains(gone)) {
-        Iface s = ifaces.remove(gone);
-        if (s.port != null) {
-          s.port.close();
-        }
-        metrics.interfaceUp(gone, false);
-        log.atWarn().setMessage("interfaceRemoved").addKeyValue("iface", gone).log();
-      }
-    }
-    for (String name : names) {
-      Iface s = ifaces.get(name);
-      if (s == null) {
-        s = new Iface(name);
-        ifaces.put(name, s);
-        log.atInfo().setMessage("interfaceAdded").addKeyValue("iface", name).log();
-      }
-      refresh(s, full);
-    }
-  }
-
-  private void refresh(Iface s, boolean full) {
-    boolean linkUp = links.isUp(s.name).orElse(false);
-    if (full || (linkUp && !s.up)) {
-      links.link(s.name).ifPresent(l -> s.mac = l.mac());
-    }
-    if (linkUp && !s.portOpen() && System.nanoTime() - s.reopenAfterNanos >= 0) {
-      if (s.port != null) {
-        s.port.close();
-        s.port = null;
-        s.groups.clear();
-      }
-      try {
-        s.port = opener.open(s.name, frame -> onFrame(s, frame), this::tickSoon);
-      } catch (AnnouncerException e) {
-        s.reopenAfterNanos = System.nanoTime() + REOPEN_BACKOFF_NANOS;
-        log.atWarn()
-            .setMessage("captureOpenFailed")
-            .addKeyValue("iface", s.name)
-            .addKeyValue("error", e.getMessage())
-            .log();
-      }
-    }
-    boolean up = linkUp && s.portOpen();
-    if (up == s.up) {
-      return;
-    }
-    s.up = up;
-    metrics.interfaceUp(s.name, up);
-    try (var c = MDC.putCloseable("iface", s.name)) {
-      if (up) {
-        log.atInfo().setMessage("interfaceUp").addKeyValue("mac", s.mac.toString()).log();
-      } else {
-        log.atWarn()
-            .setMessage("interfaceDown")
-            .addKeyValue("linkUp", linkUp)
-            .addKeyValue("captureRunning", s.portOpen())
-            .log();
-      }
-    }
-    if (up) {
-      // Neighbours may have learnt another owner, or aged out, while we were cut off.
-      syncGroups(s);
-      List<String> only = List.of(s.name);
-      for (VipTable.Entry e : table.entries()) {
-        burstStep(e, only, config.garpCount());
-      }
-    }
-  }
-
-  /** Joins the solicited-node groups of the IPv6 VIPs in the table, leaves the others. */
-  private void syncGroups(Iface s) {
-    FramePort p = s.port;
-    if (p == null) {
-      return;
-    }
-    Set<Inet6Address> wanted = new HashSet<>();
+  /** An interface came (back) up: neighbours may have learnt another owner, or aged out. */
+  private void resend(Iface s) {
+    List<String> only = List.of(s.name);
     for (VipTable.Entry e : table.entries()) {
-      if (e.vip() instanceof Inet6Address v6) {
-        wanted.add(L2Constants.solicitedNode(v6));
-      }
-    }
-    for (Inet6Address g : List.copyOf(s.groups)) {
-      if (!wanted.contains(g)) {
-        p.leaveGroup(g);
-        s.groups.remove(g);
-      }
-    }
-    for (Inet6Address g : wanted) {
-      if (!s.groups.contains(g) && p.joinGroup(g)) {
-        s.groups.add(g);
-      }
+      burstStep(e, only, config.garpCount());
     }
   }
 
   private void updateHealth() {
-    boolean h = !closed && !ifaces.isEmpty();
-    for (Iface s : ifaces.values()) {
-      h &= s.up;
-    }
+    boolean h = !closed && ifaces.allUp();
     if (h == healthy) {
       return;
     }
@@ -566,26 +406,6 @@ public final class L2Announcer implements Announcer {
 
   // ---- helpers ----
 
-  /** Names matching a pattern; a glob picks Ethernet interfaces only (a plain name is checked). */
-  private List<String> matching(List<String> all) {
-    ethernet.keySet().retainAll(all);
-    List<String> out = new ArrayList<>();
-    for (String name : all) {
-      for (InterfacePattern p : patterns) {
-        if (p.matches(name)) {
-          if (p.isGlob()
-              && !ethernet.computeIfAbsent(
-                  name, n -> links.link(n).map(LinkDirectory.Link::isEthernet).orElse(false))) {
-            continue;
-          }
-          out.add(name);
-          break;
-        }
-      }
-    }
-    return out;
-  }
-
   private void runOnScheduler(Runnable r) {
     try {
       scheduler.execute(r);
@@ -615,43 +435,6 @@ public final class L2Announcer implements Announcer {
     Objects.requireNonNull(vip, "vip");
     if (vip.isAnyLocalAddress() || vip.isMulticastAddress() || vip.isLoopbackAddress()) {
       throw new IllegalArgumentException("not a unicast VIP: " + Addresses.format(vip));
-    }
-  }
-
-  /** Runs the codec and the responder once so the first real request is not slowed by loading. */
-  private static void warmUp() {
-    try {
-      VipTable t = new VipTable();
-      NeighborResponder r = new NeighborResponder(t);
-      Mac ours = new Mac(0x02_00_00_00_00_01L);
-      Mac peer = new Mac(0x02_00_00_00_00_02L);
-      Inet4Address v4 = (Inet4Address) InetAddress.getByName("192.0.2.1");
-      Inet6Address v6 = (Inet6Address) InetAddress.getByName("2001:db8::1");
-      long now = System.nanoTime();
-      t.announce(v4, now + TimeUnit.MINUTES.toNanos(1), now);
-      t.announce(v6, now + TimeUnit.MINUTES.toNanos(1), now);
-      Inet4Address peer4 = (Inet4Address) InetAddress.getByName("192.0.2.2");
-      Inet6Address peer6 = (Inet6Address) InetAddress.getByName("2001:db8::2");
-      byte[] arp =
-          FrameEncoder.encode(
-              new ArpPacket(peer, Mac.BROADCAST, ArpPacket.REQUEST, peer, peer4, Mac.ZERO, v4));
-      Inet6Address group = L2Constants.solicitedNode(v6);
-      byte[] ns =
-          FrameEncoder.encode(
-              new NeighborSolicitation(
-                  peer,
-                  Mac.ipv6Multicast(group),
-                  peer6,
-                  group,
-                  L2Constants.NDP_HOP_LIMIT,
-                  v6,
-                  Optional.of(peer)));
-      r.onFrame(arp, arp.length, ours, now);
-      r.onFrame(ns, ns.length, ours, now);
-      gratuitous(ours, v4);
-      gratuitous(ours, v6);
-    } catch (IOException e) {
-      throw new AssertionError(e);
     }
   }
 }

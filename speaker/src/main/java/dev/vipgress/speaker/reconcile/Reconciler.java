@@ -54,6 +54,12 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private static final Duration RETRY_MIN = Duration.ofMillis(200);
   private static final Duration RETRY_MAX = Duration.ofSeconds(10);
 
+  /**
+   * Kernel changes within this long of the first one are re-checked together: a link that goes down
+   * and the routes it takes along, or the monitor's echo of our own writes, cost one re-apply.
+   */
+  static final Duration KERNEL_SETTLE = Duration.ofMillis(100);
+
   /** Lease durations a VIP lost to a late renewal stays suspended before it is released. */
   static final int SUSPEND_LEASES = 3;
 
@@ -91,9 +97,11 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   private final Map<Mode, Announcer> announcers;
   private final SpeakerMetrics metrics;
   private final ServiceReports reports;
+  private final RefusedElements refused;
   private final Transitions transitions;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final AtomicBoolean refreshPending = new AtomicBoolean();
+  private final AtomicBoolean kernelPending = new AtomicBoolean();
   private final AtomicBoolean closeStarted = new AtomicBoolean();
 
   /**
@@ -141,6 +149,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
     this.announcers = wiring.announcers();
     this.metrics = wiring.metrics();
     this.reports = new ServiceReports(self, wiring.reporter());
+    this.refused = new RefusedElements(self, wiring.reporter());
     this.transitions =
         new Transitions(loop, wiring.datapath(), announcers, metrics, reports, latest);
     datapath.latestDeadlines(latest);
@@ -176,6 +185,29 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
             pending.set(false);
             reconcile();
           });
+    }
+  }
+
+  /**
+   * The kernel state the datapath owns may have changed under it (a link went down and took the
+   * steering routes along, a table was flushed or deleted by hand): after {@link #KERNEL_SETTLE}
+   * the datapath is applied again against what the kernel now holds, even when nothing desired
+   * changed. Thread-safe (called on the kernel watch's thread); changes while one is pending
+   * coalesce. Our own writes are reported too: the re-apply they cause finds nothing to write, so
+   * it causes no further change.
+   */
+  public void kernelChanged() {
+    if (kernelPending.compareAndSet(false, true)) {
+      loop.schedule(
+          () -> {
+            kernelPending.set(false);
+            if (!closed) {
+              LOG.atDebug().log("kernelRecheck");
+              transitions.recheck();
+              trigger();
+            }
+          },
+          KERNEL_SETTLE.toNanos());
     }
   }
 
@@ -374,7 +406,15 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
   }
 
   private void reconcile() {
+    long t0 = loop.nanoTime();
     ReconcileResult result = reconcileOnce();
+    LOG.atDebug()
+        .addKeyValue("result", result.getClass().getSimpleName())
+        .addKeyValue("owned", ownedDeadlines.size())
+        .addKeyValue("suspended", suspended.size())
+        .addKeyValue("announced", transitions.announcedVips().size())
+        .addKeyValue("ms", (loop.nanoTime() - t0) / 1_000_000)
+        .log("reconciled");
     switch (result) {
       case ReconcileResult.Done d -> retryDelay = Duration.ZERO;
       case ReconcileResult.Waiting w -> {}
@@ -424,6 +464,7 @@ public final class Reconciler implements ElectionListener, AutoCloseable {
         EgressPlanner.desired(plan, self, liveOwners(owned), view.nodes(), ranges, owned, steering);
     reports.problems(egress.problems());
     Transitions.Outcome outcome = transitions.run(owned, egress.desired(), plan, lastPlan);
+    refused.report(outcome.refused(), plan, egress.desired());
     lastPlan = plan;
     for (InetAddress vip : outcome.announced()) {
       Long t0 = acquiredAt.remove(vip);

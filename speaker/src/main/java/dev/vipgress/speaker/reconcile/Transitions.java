@@ -34,8 +34,12 @@ import org.slf4j.LoggerFactory;
 final class Transitions {
   private static final Logger LOG = LoggerFactory.getLogger(Transitions.class);
 
-  /** What one pass did: the VIPs newly announced, and what failed (each costs only itself). */
-  record Outcome(List<InetAddress> announced, List<Failure> failed) {}
+  /**
+   * What one pass did: the VIPs newly announced, what failed (each costs only itself), and the
+   * datapath elements the kernel refused in it.
+   */
+  record Outcome(
+      List<InetAddress> announced, List<Failure> failed, List<ApplyResult.Refused> refused) {}
 
   private final Scheduler clock;
   private final Datapath datapath;
@@ -54,8 +58,12 @@ final class Transitions {
   private final Map<String, Long> latest;
 
   private NodeDesired applied = NodeDesired.empty();
+  private final List<ApplyResult.Refused> refusedInPass = new ArrayList<>();
 
-  /** Whether the kernel refused part of {@link #applied}: the next pass applies it again. */
+  /**
+   * Whether the kernel may not hold {@link #applied}: it refused part of it, or changed under it.
+   * The next pass applies it again (against the kernel).
+   */
   private boolean incomplete;
 
   Transitions(
@@ -102,6 +110,7 @@ final class Transitions {
     List<InetAddress> releasing =
         announced.keySet().stream().filter(v -> !owned.containsKey(v)).toList();
     List<Failure> failed = new ArrayList<>();
+    refusedInPass.clear();
 
     // Release: stop answering first, every VIP of a mode in one go (out of live first: a
     // concurrent re-arm either finished before, or finds nothing to re-arm).
@@ -121,6 +130,7 @@ final class Transitions {
     List<InetAddress> announcedNow = new ArrayList<>();
     if (!newly.isEmpty()) {
       // Step 1: SNAT + guard for the new VIPs, steering left as it was.
+      int refusedBefore = refusedInPass.size();
       Optional<Failure> snat =
           apply(
               new NodeDesired(
@@ -129,8 +139,17 @@ final class Transitions {
                   target.clusterRanges(),
                   target.egressBackends()));
       snat.ifPresent(failed::add);
-      // Step 2: announce (GARP burst), only over installed SNAT; one VIP's failure costs itself.
-      for (InetAddress vip : snat.isPresent() ? List.<InetAddress>of() : newly) {
+      // Step 2: announce (GARP burst), only over installed SNAT; one VIP's failure costs itself:
+      // a refused element holds back only the VIPs it names, a failed transaction all of them.
+      List<ApplyResult.Refused> refusedNow =
+          refusedInPass.subList(refusedBefore, refusedInPass.size());
+      boolean wholeFailed = snat.isPresent() && refusedNow.isEmpty();
+      Set<InetAddress> held = new LinkedHashSet<>();
+      refusedNow.forEach(r -> held.addAll(RefusedElements.addresses(r.element())));
+      for (InetAddress vip : wholeFailed ? List.<InetAddress>of() : newly) {
+        if (held.contains(vip)) {
+          continue; // its SNAT is not in place: retried with the element
+        }
         Mode mode = plan.vips().get(vip).mode();
         try {
           announcers.get(mode).announce(vip, owned.get(vip));
@@ -156,7 +175,12 @@ final class Transitions {
           .log("vipAnnounced");
     }
     metrics.ownedVips.set(announced.size());
-    return new Outcome(announcedNow, failed);
+    return new Outcome(announcedNow, failed, List.copyOf(refusedInPass));
+  }
+
+  /** The kernel changed under the datapath: the next pass applies even an unchanged target. */
+  void recheck() {
+    incomplete = true;
   }
 
   /**
@@ -252,6 +276,7 @@ final class Transitions {
         return Optional.empty();
       }
       metrics.natRefused.inc(r.refused().size());
+      refusedInPass.addAll(r.refused());
       // each refused element costs only itself: the rest is applied; the retry tries it again
       return Optional.of(
           new Failure(

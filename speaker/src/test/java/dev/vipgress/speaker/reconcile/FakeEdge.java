@@ -26,6 +26,16 @@ public final class FakeEdge {
 
   public boolean announcerClosed;
 
+  /**
+   * What the datapath refuses of every apply while it holds anything (everything else is taken).
+   */
+  public final List<ApplyResult.Refused> refuse = new ArrayList<>();
+
+  /**
+   * What the daemon asked to be told when the kernel changes under the datapath (null: nothing).
+   */
+  public Runnable kernelWatch;
+
   public FakeEdge(ClusterView initial) {
     view = new AtomicReference<>(initial);
   }
@@ -67,7 +77,7 @@ public final class FakeEdge {
       public ApplyResult apply(NodeDesired d) {
         applied.add(d);
         log.add("apply owned=" + d.owned().size() + " steered=" + d.steering().size());
-        return ApplyResult.complete();
+        return new ApplyResult(refuse);
       }
 
       @Override
@@ -78,6 +88,12 @@ public final class FakeEdge {
       @Override
       public void close(boolean handingOver) {
         log.add("natClose handingOver=" + handingOver);
+      }
+
+      @Override
+      public AutoCloseable watchKernel(Runnable onChange) {
+        kernelWatch = onChange;
+        return () -> log.add("kernelWatchClosed");
       }
     };
   }
