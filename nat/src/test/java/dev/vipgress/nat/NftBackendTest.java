@@ -263,24 +263,7 @@ class NftBackendTest {
     // spawning nft (and, for a large transaction, rendering and committing it) takes time: the
     // heartbeat's expiry must count from when nft has it, not from before
     CommandRunner slowSpawn =
-        new CommandRunner() {
-          @Override
-          public Result run(List<String> argv, String stdin, Duration timeout) {
-            return fake.run(argv, stdin, timeout);
-          }
-
-          @Override
-          public Result run(
-              List<String> argv, java.util.function.Supplier<String> stdin, Duration timeout) {
-            clock.addAndGet(Duration.ofMillis(300).toNanos());
-            return fake.run(argv, stdin.get(), timeout);
-          }
-
-          @Override
-          public Watch watch(List<String> argv, java.util.function.Consumer<String> onLine) {
-            return fake.watch(argv, onLine);
-          }
-        };
+        beforeEachStdinSpawn(() -> clock.addAndGet(Duration.ofMillis(300).toNanos()));
     NftBackend b =
         new NftBackend(
             NatConfig.builder("eth0").manageSysctls(false).build(), slowSpawn, clock::get);
@@ -303,29 +286,15 @@ class NftBackendTest {
     // snapshot's
     java.util.Map<String, Long> latest = new java.util.concurrent.ConcurrentHashMap<>();
     CommandRunner slowApply =
-        new CommandRunner() {
-          @Override
-          public Result run(List<String> argv, String stdin, Duration timeout) {
-            return fake.run(argv, stdin, timeout);
-          }
-
-          @Override
-          public Result run(
-              List<String> argv, java.util.function.Supplier<String> stdin, Duration timeout) {
-            if (latest.isEmpty()) {
-              clock.addAndGet(4 * SECOND);
-              for (String v : List.of("192.168.100.200", "fd76:100::200", "192.168.100.210")) {
-                latest.put(v, clock.get() + 2 * SECOND);
+        beforeEachStdinSpawn(
+            () -> {
+              if (latest.isEmpty()) {
+                clock.addAndGet(4 * SECOND);
+                for (String v : List.of("192.168.100.200", "fd76:100::200", "192.168.100.210")) {
+                  latest.put(v, clock.get() + 2 * SECOND);
+                }
               }
-            }
-            return fake.run(argv, stdin.get(), timeout);
-          }
-
-          @Override
-          public Watch watch(List<String> argv, java.util.function.Consumer<String> onLine) {
-            return fake.watch(argv, onLine);
-          }
-        };
+            });
     NftBackend b =
         new NftBackend(
             NatConfig.builder("eth0").manageSysctls(false).build(), slowApply, clock::get);
@@ -495,5 +464,27 @@ class NftBackendTest {
     fake.calls.clear();
     keep.close(true);
     assertTrue(fake.calls.isEmpty(), "handing over touches nothing");
+  }
+
+  /** {@link #fake}, with {@code before} run as each process fed through a stdin supplier starts. */
+  private CommandRunner beforeEachStdinSpawn(Runnable before) {
+    return new CommandRunner() {
+      @Override
+      public Result run(List<String> argv, String stdin, Duration timeout) {
+        return fake.run(argv, stdin, timeout);
+      }
+
+      @Override
+      public Result run(
+          List<String> argv, java.util.function.Supplier<String> stdin, Duration timeout) {
+        before.run();
+        return fake.run(argv, stdin.get(), timeout);
+      }
+
+      @Override
+      public Watch watch(List<String> argv, java.util.function.Consumer<String> onLine) {
+        return fake.watch(argv, onLine);
+      }
+    };
   }
 }
